@@ -1,0 +1,25 @@
+/**
+ * Built-in GAN losses, each a {@link GANLoss} pair computed on logits in a
+ * numerically stable form.
+ *
+ * @example
+ * ```ts
+ * import { losses } from 'tfjs-gan';
+ * const loss = losses.nonSaturating();
+ * const dLoss = loss.discriminator({ realLogits, fakeLogits });
+ * const gLoss = loss.generator({ fakeLogits });
+ * ```
+ * @module
+ */
+export {
+  minimax,
+  nonSaturating,
+  leastSquares,
+  wasserstein,
+  hinge,
+  resolveLoss,
+  lossNames,
+  type LossName,
+  type CrossEntropyLossOptions,
+  type LeastSquaresLossOptions,
+} from './builtins';

@@ -1,0 +1,174 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { DataError, GANConfigError, ShapeMismatchError, formatShape } from '../errors';
+import type { Random } from '../random';
+
+/** Anything `tf.tensor()` accepts: nested number arrays or typed arrays. */
+export type TensorLikeData = tf.TensorLike;
+
+/** A `tf.data.Dataset`-like source: anything with an async `iterator()` whose `next()` yields batches. */
+export interface DatasetLike<T> {
+  /** Starts a new pass over the data. */
+  iterator(): Promise<{ next(): Promise<IteratorResult<T>> }>;
+}
+
+/** One batch as `fit` and `step` accept it. */
+export type BatchInput = tf.Tensor | TensorLikeData;
+
+/**
+ * Training data for `fit`:
+ * - a `tf.Tensor` whose first axis indexes examples (the trainer batches and shuffles it; you keep ownership);
+ * - nested arrays or a typed array of examples (rank-1 data is taken as flat examples);
+ * - an iterable, async iterable or `tf.data.Dataset` of **batches**. As in `model.fitDataset`,
+ *   batch tensors it yields are disposed by the trainer after use. It must be re-iterable
+ *   for more than one epoch.
+ */
+export type GANData =
+  | tf.Tensor
+  | TensorLikeData
+  | Iterable<BatchInput>
+  | AsyncIterable<BatchInput>
+  | DatasetLike<BatchInput>;
+
+/** A per-epoch stream of batches; each returned tensor belongs to the caller. */
+export interface BatchStream {
+  next(): Promise<tf.Tensor | undefined>;
+  /** Releases what the stream holds. */
+  close(): void;
+}
+
+/** A source of epochs. */
+export interface DataSource {
+  /** `true` when batches still need a finiteness check (the whole-tensor sources were checked once). */
+  readonly checkBatches: boolean;
+  /** Number of examples, when known. */
+  readonly size: number | undefined;
+  epoch(random: Random): BatchStream;
+  dispose(): void;
+}
+
+const isTypedArray = (x: unknown): x is ArrayBufferView => ArrayBuffer.isView(x);
+
+/** Turns one batch (or a whole array dataset) into a float32 tensor shaped `[n, ...exampleShape]`. */
+export function toExamples(input: BatchInput, exampleShape: readonly number[], what: string): tf.Tensor {
+  return tf.tidy(() => {
+    let t = input instanceof tf.Tensor ? input : tf.tensor(input as tf.TensorLike);
+    const perExample = exampleShape.reduce((a, b) => a * b, 1);
+    if (t.rank === 1) {
+      if (t.size % perExample !== 0) {
+        throw new ShapeMismatchError(what, formatShape([null, ...exampleShape]), `a flat array of ${t.size} values`);
+      }
+      t = tf.reshape(t, [-1, ...exampleShape]);
+    }
+    const shape = t.shape.slice(1);
+    if (shape.length !== exampleShape.length || shape.some((d, i) => d !== exampleShape[i])) {
+      throw new ShapeMismatchError(what, formatShape([null, ...exampleShape]), formatShape(t.shape));
+    }
+    if (t.shape[0] === 0) throw new DataError(`${what}: is empty (0 examples)`);
+    return t.dtype === 'float32' ? (t === input ? tf.clone(t) : t) : tf.cast(t, 'float32');
+  });
+}
+
+/** Throws a {@link DataError} if `x` holds NaN or ±Infinity. Reads one boolean back. */
+export async function assertFinite(x: tf.Tensor, what: string): Promise<void> {
+  const bad = tf.tidy(() => tf.any(tf.logicalNot(tf.isFinite(x))));
+  const [flag] = await bad.data();
+  bad.dispose();
+  if (flag) throw new DataError(`${what}: contains NaN or Infinity`);
+}
+
+function tensorSource(data: tf.Tensor, owned: boolean, batchSize: number, shuffle: boolean): DataSource {
+  const n = data.shape[0] as number;
+  if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > n) {
+    throw new GANConfigError('batchSize', `must be an integer in [1, ${n}] (the number of examples), got ${batchSize}`);
+  }
+  const batches = Math.floor(n / batchSize);
+  return {
+    checkBatches: false,
+    size: n,
+    epoch(random) {
+      const order = shuffle ? random.shuffle(Array.from({ length: n }, (_, i) => i)) : undefined;
+      let b = 0;
+      return {
+        next: async () => {
+          if (b >= batches) return undefined;
+          const start = b++ * batchSize;
+          if (order === undefined) return tf.slice(data, start, batchSize);
+          const idx = tf.tensor1d(order.slice(start, start + batchSize), 'int32');
+          const batch = tf.gather(data, idx);
+          idx.dispose();
+          return batch;
+        },
+        close() {},
+      };
+    },
+    dispose() {
+      if (owned) data.dispose();
+    },
+  };
+}
+
+function iterableSource(data: Iterable<BatchInput> | AsyncIterable<BatchInput> | DatasetLike<BatchInput>, shape: readonly number[]): DataSource {
+  return {
+    checkBatches: true,
+    size: undefined,
+    epoch() {
+      let iterator: Promise<{ next(): Promise<IteratorResult<BatchInput>> | IteratorResult<BatchInput> }> | undefined;
+      const open = () => {
+        if (Symbol.asyncIterator in data) return Promise.resolve(data[Symbol.asyncIterator]());
+        if (Symbol.iterator in data) return Promise.resolve(data[Symbol.iterator]());
+        return data.iterator();
+      };
+      return {
+        next: async () => {
+          iterator ??= open();
+          const result = await (await iterator).next();
+          if (result.done) return undefined;
+          const value = result.value;
+          try {
+            return toExamples(value, shape, 'data batch');
+          } finally {
+            // The trainer owns yielded tensors (as model.fitDataset does).
+            if (value instanceof tf.Tensor) value.dispose();
+          }
+        },
+        close() {},
+      };
+    },
+    dispose() {},
+  };
+}
+
+/** Options of {@link createDataSource}. */
+export interface DataSourceOptions {
+  /** Batch size for tensor and array data. */
+  readonly batchSize: number;
+  /** Shuffle tensor and array data every epoch. */
+  readonly shuffle: boolean;
+  /** Check tensor and array data once for NaN/Infinity. */
+  readonly checkFinite: boolean;
+}
+
+/**
+ * Normalises any {@link GANData} into a {@link DataSource}, validating tensor
+ * and array data (shape, emptiness, batch size, finiteness) up front.
+ */
+export async function createDataSource(data: GANData, exampleShape: readonly number[], options: DataSourceOptions): Promise<DataSource> {
+  if (data instanceof tf.Tensor || Array.isArray(data) || isTypedArray(data)) {
+    if (data instanceof tf.Tensor && data.isDisposed) throw new DataError('data: the tensor is disposed');
+    if ((Array.isArray(data) || isTypedArray(data)) && (data as ArrayLike<unknown>).length === 0) {
+      throw new DataError('data: is empty (0 examples)');
+    }
+    const examples = toExamples(data as BatchInput, exampleShape, 'data');
+    try {
+      if (options.checkFinite) await assertFinite(examples, 'data');
+      return tensorSource(examples, true, options.batchSize, options.shuffle);
+    } catch (e) {
+      examples.dispose();
+      throw e;
+    }
+  }
+  if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data || 'iterator' in data)) {
+    return iterableSource(data as Iterable<BatchInput>, exampleShape);
+  }
+  throw new DataError('data: expected a tf.Tensor, an array, an iterable or async iterable of batches, or a tf.data.Dataset');
+}
