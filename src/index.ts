@@ -57,7 +57,7 @@ export {
   type StopReason,
   type EarlyStoppingOptions,
 } from './training/callbacks';
-export type { GANData, BatchInput, TensorLikeData, DatasetLike } from './training/data';
+export type { GANData, BatchInput, TensorLikeData, DatasetLike, BatchIterator } from './training/data';
 export {
   GANTrainer,
   noiseSampler,

@@ -21,6 +21,7 @@ export class Random {
   get state(): number {
     return this.s;
   }
+  /** Restores a state read from {@link Random.state}. */
   set state(value: number) {
     this.s = value >>> 0;
   }

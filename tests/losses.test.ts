@@ -34,7 +34,7 @@ function gradients(loss: GANLoss, real = REAL, fake = FAKE) {
 
 function expectClose(actual: number[], expected: number[], digits = 5) {
   expect(actual.length).toBe(expected.length);
-  actual.forEach((a, i) => expect(a).toBeCloseTo(expected[i] as number, digits));
+  for (const [i, a] of actual.entries()) expect(a).toBeCloseTo(expected[i] as number, digits);
 }
 
 const n = REAL.length;
@@ -45,9 +45,18 @@ describe('built-in losses on the ANCHORS logits', () => {
     expect(g).toBeCloseTo(1.38582, 4);
     expect(d).toBeCloseTo(mean(REAL.map((l) => softplus(-l))) + mean(FAKE.map((l) => softplus(l))), 5);
     const grad = gradients(losses.nonSaturating());
-    expectClose(grad.dReal, REAL.map((l) => -sigmoid(-l) / n));
-    expectClose(grad.dFake, FAKE.map((l) => sigmoid(l) / n));
-    expectClose(grad.gFake, FAKE.map((l) => -sigmoid(-l) / n));
+    expectClose(
+      grad.dReal,
+      REAL.map((l) => -sigmoid(-l) / n),
+    );
+    expectClose(
+      grad.dFake,
+      FAKE.map((l) => sigmoid(l) / n),
+    );
+    expectClose(
+      grad.gFake,
+      FAKE.map((l) => -sigmoid(-l) / n),
+    );
   });
 
   it('minimax: G = E[log(1 − D(G(z)))] computed by hand, gradient −σ(l)/n', () => {
@@ -56,7 +65,10 @@ describe('built-in losses on the ANCHORS logits', () => {
     expect(g).toBeCloseTo(byHand, 4);
     expect(g).toBeCloseTo(-4.51082, 4); // −(10.00005 + 4.41220 + 0.00408 + 3.62696) / 4, worked out by hand
     expect(d).toBeCloseTo(values(losses.nonSaturating()).d, 6);
-    expectClose(gradients(losses.minimax()).gFake, FAKE.map((l) => -sigmoid(l) / n));
+    expectClose(
+      gradients(losses.minimax()).gFake,
+      FAKE.map((l) => -sigmoid(l) / n),
+    );
   });
 
   it('least squares: published G 17.69625 and D 41.73375', () => {
@@ -64,9 +76,18 @@ describe('built-in losses on the ANCHORS logits', () => {
     expect(g).toBeCloseTo(17.69625, 4);
     expect(d).toBeCloseTo(41.73375, 4);
     const grad = gradients(losses.leastSquares());
-    expectClose(grad.dReal, REAL.map((l) => (l - 1) / n));
-    expectClose(grad.dFake, FAKE.map((l) => l / n));
-    expectClose(grad.gFake, FAKE.map((l) => (l - 1) / n));
+    expectClose(
+      grad.dReal,
+      REAL.map((l) => (l - 1) / n),
+    );
+    expectClose(
+      grad.dFake,
+      FAKE.map((l) => l / n),
+    );
+    expectClose(
+      grad.gFake,
+      FAKE.map((l) => (l - 1) / n),
+    );
   });
 
   it('wasserstein: published G −3.125 and D 0.225', () => {
@@ -74,9 +95,18 @@ describe('built-in losses on the ANCHORS logits', () => {
     expect(g).toBeCloseTo(-3.125, 5);
     expect(d).toBeCloseTo(0.225, 5);
     const grad = gradients(losses.wasserstein());
-    expectClose(grad.dReal, REAL.map(() => -1 / n));
-    expectClose(grad.dFake, FAKE.map(() => 1 / n));
-    expectClose(grad.gFake, FAKE.map(() => -1 / n));
+    expectClose(
+      grad.dReal,
+      REAL.map(() => -1 / n),
+    );
+    expectClose(
+      grad.dFake,
+      FAKE.map(() => 1 / n),
+    );
+    expectClose(
+      grad.gFake,
+      FAKE.map(() => -1 / n),
+    );
   });
 
   it('hinge: published D 6.75, G −E[D(G(z))]', () => {
@@ -84,8 +114,14 @@ describe('built-in losses on the ANCHORS logits', () => {
     expect(d).toBeCloseTo(6.75, 5);
     expect(g).toBeCloseTo(-3.125, 5);
     const grad = gradients(losses.hinge());
-    expectClose(grad.dReal, REAL.map((l) => (l < 1 ? -1 / n : 0)));
-    expectClose(grad.dFake, FAKE.map((l) => (l > -1 ? 1 / n : 0)));
+    expectClose(
+      grad.dReal,
+      REAL.map((l) => (l < 1 ? -1 / n : 0)),
+    );
+    expectClose(
+      grad.dFake,
+      FAKE.map((l) => (l > -1 ? 1 / n : 0)),
+    );
   });
 
   it('one-sided label smoothing changes only the real term', () => {

@@ -142,7 +142,10 @@ export function resolveLoss(loss: GANLoss | LossName): GANLoss {
   if (typeof loss !== 'string') return loss;
   const make = Object.hasOwn(byName, loss) ? byName[loss] : undefined;
   if (make === undefined) {
-    throw new GANConfigError('loss', `unknown loss "${String(loss)}"; expected one of ${lossNames.join(', ')} or a GANLoss object`);
+    throw new GANConfigError(
+      'loss',
+      `unknown loss "${String(loss)}"; expected one of ${lossNames.join(', ')} or a GANLoss object`,
+    );
   }
   return make();
 }

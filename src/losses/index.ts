@@ -12,14 +12,14 @@
  * @module
  */
 export {
+  type CrossEntropyLossOptions,
+  hinge,
+  type LeastSquaresLossOptions,
+  type LossName,
+  leastSquares,
+  lossNames,
   minimax,
   nonSaturating,
-  leastSquares,
-  wasserstein,
-  hinge,
   resolveLoss,
-  lossNames,
-  type LossName,
-  type CrossEntropyLossOptions,
-  type LeastSquaresLossOptions,
+  wasserstein,
 } from './builtins';

@@ -1,6 +1,6 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
-import { GANConfigError, ShapeMismatchError, formatShape } from '../errors';
+import { formatShape, GANConfigError, ShapeMismatchError } from '../errors';
 import type { Discriminator, ForwardOptions, Generator } from './types';
 
 /** A {@link Generator} backed by a `tf.LayersModel`; `model` stays available for saving and export. */
@@ -56,10 +56,7 @@ function trainableOf(model: tfl.LayersModel): tf.Variable[] {
  * ```
  * @throws {@link ShapeMismatchError} when `options.latentDim` differs from the model's input width.
  */
-export function generatorFromLayersModel(
-  model: tfl.LayersModel,
-  options: GeneratorFromLayersModelOptions = {},
-): LayersGenerator {
+export function generatorFromLayersModel(model: tfl.LayersModel, options: GeneratorFromLayersModelOptions = {}): LayersGenerator {
   const { input, output } = modelShapes(model, 'generator');
   if (input.length !== 1) {
     throw new ShapeMismatchError('generator input (latent vectors)', '[*, latentDim]', formatShape([null, ...input]));

@@ -1,7 +1,12 @@
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GANConfigError } from '../errors';
 import { Random } from '../random';
-import { type LayersDiscriminator, type LayersGenerator, discriminatorFromLayersModel, generatorFromLayersModel } from './adapters';
+import {
+  discriminatorFromLayersModel,
+  generatorFromLayersModel,
+  type LayersDiscriminator,
+  type LayersGenerator,
+} from './adapters';
 
 /** Hidden-layer activations the presets accept. */
 export type HiddenActivation = 'leakyRelu' | 'relu' | 'tanh';
@@ -202,7 +207,9 @@ export function dcganDiscriminator(args: DCGANArgs = {}): LayersDiscriminator {
   model.add(tfl.layers.inputLayer({ inputShape: [size, size, channels] }));
   for (let i = 0; i < stages; i++) {
     const useBn = bn && i > 0;
-    model.add(tfl.layers.conv2d({ filters: base * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: !useBn, ...init() }));
+    model.add(
+      tfl.layers.conv2d({ filters: base * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: !useBn, ...init() }),
+    );
     if (useBn) model.add(tfl.layers.batchNormalization());
     model.add(tfl.layers.leakyReLU({ alpha: 0.2 }));
   }

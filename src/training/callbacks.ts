@@ -110,7 +110,8 @@ export function earlyStopping(options: EarlyStoppingOptions = {}): GANCallback {
   const sign = (options.mode ?? 'min') === 'min' ? 1 : -1;
   const patience = options.patience ?? 3;
   const minDelta = options.minDelta ?? 0;
-  if (!Number.isInteger(patience) || patience < 0) throw new GANConfigError('patience', `must be a non-negative integer, got ${patience}`);
+  if (!Number.isInteger(patience) || patience < 0)
+    throw new GANConfigError('patience', `must be a non-negative integer, got ${patience}`);
   if (!(minDelta >= 0)) throw new GANConfigError('minDelta', `must be ≥ 0, got ${minDelta}`);
   let best = Number.POSITIVE_INFINITY;
   let wait = 0;

@@ -1,14 +1,20 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DataError, GANConfigError, ShapeMismatchError, formatShape } from '../errors';
+import { DataError, formatShape, GANConfigError, ShapeMismatchError } from '../errors';
 import type { Random } from '../random';
 
 /** Anything `tf.tensor()` accepts: nested number arrays or typed arrays. */
 export type TensorLikeData = tf.TensorLike;
 
+/** An iterator over batches, as `tf.data.Dataset.iterator()` resolves to. */
+export interface BatchIterator<T> {
+  /** The next batch, or `done` at the end of the pass. */
+  next(): Promise<IteratorResult<T>>;
+}
+
 /** A `tf.data.Dataset`-like source: anything with an async `iterator()` whose `next()` yields batches. */
 export interface DatasetLike<T> {
   /** Starts a new pass over the data. */
-  iterator(): Promise<{ next(): Promise<IteratorResult<T>> }>;
+  iterator(): Promise<BatchIterator<T>>;
 }
 
 /** One batch as `fit` and `step` accept it. */
@@ -22,12 +28,7 @@ export type BatchInput = tf.Tensor | TensorLikeData;
  *   batch tensors it yields are disposed by the trainer after use. It must be re-iterable
  *   for more than one epoch.
  */
-export type GANData =
-  | tf.Tensor
-  | TensorLikeData
-  | Iterable<BatchInput>
-  | AsyncIterable<BatchInput>
-  | DatasetLike<BatchInput>;
+export type GANData = tf.Tensor | TensorLikeData | Iterable<BatchInput> | AsyncIterable<BatchInput> | DatasetLike<BatchInput>;
 
 /** A per-epoch stream of batches; each returned tensor belongs to the caller. */
 export interface BatchStream {
@@ -107,7 +108,10 @@ function tensorSource(data: tf.Tensor, owned: boolean, batchSize: number, shuffl
   };
 }
 
-function iterableSource(data: Iterable<BatchInput> | AsyncIterable<BatchInput> | DatasetLike<BatchInput>, shape: readonly number[]): DataSource {
+function iterableSource(
+  data: Iterable<BatchInput> | AsyncIterable<BatchInput> | DatasetLike<BatchInput>,
+  shape: readonly number[],
+): DataSource {
   return {
     checkBatches: true,
     size: undefined,
@@ -152,7 +156,11 @@ export interface DataSourceOptions {
  * Normalises any {@link GANData} into a {@link DataSource}, validating tensor
  * and array data (shape, emptiness, batch size, finiteness) up front.
  */
-export async function createDataSource(data: GANData, exampleShape: readonly number[], options: DataSourceOptions): Promise<DataSource> {
+export async function createDataSource(
+  data: GANData,
+  exampleShape: readonly number[],
+  options: DataSourceOptions,
+): Promise<DataSource> {
   if (data instanceof tf.Tensor || Array.isArray(data) || isTypedArray(data)) {
     if (data instanceof tf.Tensor && data.isDisposed) throw new DataError('data: the tensor is disposed');
     if ((Array.isArray(data) || isTypedArray(data)) && (data as ArrayLike<unknown>).length === 0) {
@@ -167,7 +175,11 @@ export async function createDataSource(data: GANData, exampleShape: readonly num
       throw e;
     }
   }
-  if (data !== null && typeof data === 'object' && (Symbol.asyncIterator in data || Symbol.iterator in data || 'iterator' in data)) {
+  if (
+    data !== null &&
+    typeof data === 'object' &&
+    (Symbol.asyncIterator in data || Symbol.iterator in data || 'iterator' in data)
+  ) {
     return iterableSource(data as Iterable<BatchInput>, exampleShape);
   }
   throw new DataError('data: expected a tf.Tensor, an array, an iterable or async iterable of batches, or a tf.data.Dataset');

@@ -1,12 +1,12 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DataError, GANConfigError, GANError, ShapeMismatchError, formatShape } from '../errors';
+import { DataError, formatShape, GANConfigError, GANError, ShapeMismatchError } from '../errors';
 import { type LossName, resolveLoss } from '../losses/builtins';
 import type { GANLoss } from '../losses/types';
 import type { Discriminator, Generator } from '../models/types';
 import { Random } from '../random';
-import { type CallbackContext, type GANCallback, History, type StepLogs, epochLogs } from './callbacks';
-import { type BatchInput, type GANData, assertFinite, createDataSource, toExamples } from './data';
-import { type UpdateSchedule, assertCounts, fixedSchedule } from './schedule';
+import { type CallbackContext, epochLogs, type GANCallback, History, type StepLogs } from './callbacks';
+import { assertFinite, type BatchInput, createDataSource, type GANData, toExamples } from './data';
+import { assertCounts, fixedSchedule, type UpdateSchedule } from './schedule';
 import { discriminatorStep, generatorStep } from './step';
 
 /** Draws a batch of latent vectors `[n, latentDim]`; `seed` comes from the trainer's seeded generator. */
@@ -110,7 +110,7 @@ export class GANTrainer {
     }
     if (!sameShape(generator.outputShape, discriminator.inputShape)) {
       throw new ShapeMismatchError(
-        "generator output vs discriminator input",
+        'generator output vs discriminator input',
         formatShape([null, ...discriminator.inputShape]),
         formatShape([null, ...generator.outputShape]),
       );
@@ -120,8 +120,7 @@ export class GANTrainer {
       throw new GANConfigError('schedule', 'give either a schedule or discriminatorSteps/generatorSteps, not both');
     }
     this.schedule =
-      config.schedule ??
-      fixedSchedule({ discriminator: config.discriminatorSteps ?? 1, generator: config.generatorSteps ?? 1 });
+      config.schedule ?? fixedSchedule({ discriminator: config.discriminatorSteps ?? 1, generator: config.generatorSteps ?? 1 });
     const noise = config.noise ?? 'normal';
     if (typeof noise === 'string' && noise !== 'normal' && noise !== 'uniform') {
       throw new GANConfigError('noise', `unknown noise "${String(noise)}"; expected 'normal', 'uniform' or a function`);
@@ -155,11 +154,19 @@ export class GANTrainer {
     tf.tidy(() => {
       const fake = g.apply(tf.zeros([2, g.latentDim]) as tf.Tensor2D, { training: false });
       if (!sameShape(fake.shape, [2, ...g.outputShape])) {
-        throw new ShapeMismatchError('generator output (for 2 latent vectors)', formatShape([2, ...g.outputShape]), formatShape(fake.shape));
+        throw new ShapeMismatchError(
+          'generator output (for 2 latent vectors)',
+          formatShape([2, ...g.outputShape]),
+          formatShape(fake.shape),
+        );
       }
       const logits = d.apply(fake, { training: false });
       if (!sameShape(logits.shape, [2, 1]) && !sameShape(logits.shape, [2])) {
-        throw new ShapeMismatchError('discriminator output (one logit per example, for 2 examples)', '[2, 1] or [2]', formatShape(logits.shape));
+        throw new ShapeMismatchError(
+          'discriminator output (one logit per example, for 2 examples)',
+          '[2, 1] or [2]',
+          formatShape(logits.shape),
+        );
       }
     });
   }
@@ -198,9 +205,7 @@ export class GANTrainer {
       tf.dispose(batches);
     }
     // One read back per step: [dLoss, dReal, dFake, gLoss].
-    const summary = tf.tidy(() =>
-      tf.concat([tf.mean(tf.stack(dStats), 0), tf.reshape(tf.mean(tf.stack(gLosses)), [1])]),
-    );
+    const summary = tf.tidy(() => tf.concat([tf.mean(tf.stack(dStats), 0), tf.reshape(tf.mean(tf.stack(gLosses)), [1])]));
     tf.dispose([...dStats, ...gLosses]);
     const values = await summary.data();
     summary.dispose();
@@ -277,7 +282,11 @@ export class GANTrainer {
     this.enter();
     const history = new History();
     let stopRequested = false;
-    const context: CallbackContext = { stop: () => void (stopRequested = true) };
+    const context: CallbackContext = {
+      stop: () => {
+        stopRequested = true;
+      },
+    };
     const callbacks = options.callbacks ?? [];
     const signal = options.signal;
     let source: Awaited<ReturnType<typeof createDataSource>> | undefined;
@@ -289,7 +298,7 @@ export class GANTrainer {
       });
       for (const cb of callbacks) await cb.onTrainBegin?.(context);
       let lastYield = Date.now();
-      epochLoop: for (let e = 0; e < epochs; e++) {
+      for (let e = 0; e < epochs; e++) {
         if (signal?.aborted) break;
         const epoch = this.globalEpoch;
         for (const cb of callbacks) await cb.onEpochBegin?.(epoch, context);
@@ -336,7 +345,7 @@ export class GANTrainer {
               `data: yielded too few batches for one step (k = ${this.schedule.countsAt(this.globalStep).discriminator} batches needed)`,
             );
           }
-          break epochLoop;
+          break;
         }
         const logs = epochLogs(epoch, stepsThisEpoch);
         history.epochs.push(logs);
