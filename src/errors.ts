@@ -40,6 +40,22 @@ export class ShapeMismatchError extends GANError {
 /** The training data is unusable: empty, or holding NaN / ±Infinity. */
 export class DataError extends GANError {}
 
+/** A checkpoint cannot be saved or loaded: missing, truncated, from another architecture, a newer format, … */
+export class CheckpointError extends GANError {}
+
+/** Training produced NaN or ±Infinity. */
+export class NonFiniteError extends GANError {
+  /** The global step at which it happened. */
+  readonly step: number;
+  /** Which loss (or gradient) was not finite. */
+  readonly loss: 'discriminator' | 'generator';
+  constructor(step: number, loss: 'discriminator' | 'generator', detail: string) {
+    super(`step ${step}: the ${loss} ${detail} is not finite (NaN or Infinity); the update was not applied`);
+    this.step = step;
+    this.loss = loss;
+  }
+}
+
 /** Formats a shape for error messages; `null`/`-1` dimensions print as `*`. */
 export function formatShape(shape: readonly (number | null)[]): string {
   return `[${shape.map((d) => (d == null || d < 0 ? '*' : String(d))).join(', ')}]`;

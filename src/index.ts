@@ -7,7 +7,7 @@
  * @packageDocumentation
  */
 
-export { GANError, GANConfigError, ShapeMismatchError, DataError } from './errors';
+export { GANError, GANConfigError, ShapeMismatchError, DataError, CheckpointError, NonFiniteError } from './errors';
 export { Random } from './random';
 
 export type { Generator, Discriminator, ForwardOptions } from './models/types';
@@ -41,6 +41,11 @@ export type { LossName, CrossEntropyLossOptions, LeastSquaresLossOptions } from 
 export {
   discriminatorStep,
   generatorStep,
+  discriminatorGradients,
+  generatorGradients,
+  applyUpdate,
+  allFinite,
+  type UpdateGradients,
   type GANParts,
   type DiscriminatorStepArgs,
   type GeneratorStepArgs,
@@ -66,3 +71,13 @@ export {
   type NoiseSampler,
   type NoiseName,
 } from './training/trainer';
+
+export { checkpointing, type CheckpointingCallback, type CheckpointingOptions, type CheckpointSlot } from './io/checkpointing';
+export {
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointHeader,
+  type ModelRecord,
+  type OptimizerRecord,
+  type VariableRecord,
+} from './io/checkpoint';

@@ -45,6 +45,10 @@ function trainableOf(model: tfl.LayersModel): tf.Variable[] {
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
+function stateOf(model: tfl.LayersModel): tf.Variable[] {
+  return model.weights.map((w) => w.read() as tf.Variable);
+}
+
 /**
  * Adapts a `tf.LayersModel` (e.g. a `tf.sequential`) whose input is `[null, latentDim]`
  * into a {@link Generator}.
@@ -72,6 +76,9 @@ export function generatorFromLayersModel(model: tfl.LayersModel, options: Genera
     get trainableVariables() {
       return trainableOf(model);
     },
+    get stateVariables() {
+      return stateOf(model);
+    },
     apply: (z: tf.Tensor2D, opts: ForwardOptions) => model.apply(z, { training: opts.training }) as tf.Tensor,
     dispose: () => model.dispose(),
   };
@@ -93,6 +100,9 @@ export function discriminatorFromLayersModel(model: tfl.LayersModel): LayersDisc
     inputShape: input,
     get trainableVariables() {
       return trainableOf(model);
+    },
+    get stateVariables() {
+      return stateOf(model);
     },
     apply: (x: tf.Tensor, opts: ForwardOptions) => model.apply(x, { training: opts.training }) as tf.Tensor,
     dispose: () => model.dispose(),
@@ -140,6 +150,7 @@ export function generatorFromFunction(args: FunctionGeneratorArgs): Generator {
     latentDim: args.latentDim,
     outputShape: [...args.outputShape],
     trainableVariables: variables.filter((v) => v.trainable),
+    stateVariables: variables,
     apply: args.fn,
     dispose: () => {
       for (const v of variables) v.dispose();
@@ -164,6 +175,7 @@ export function discriminatorFromFunction(args: FunctionDiscriminatorArgs): Disc
   return {
     inputShape: [...args.inputShape],
     trainableVariables: variables.filter((v) => v.trainable),
+    stateVariables: variables,
     apply: args.fn,
     dispose: () => {
       for (const v of variables) v.dispose();

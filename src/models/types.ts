@@ -19,6 +19,11 @@ export interface Generator {
   readonly outputShape: readonly number[];
   /** The variables the generator update may move — and the only ones it moves. */
   readonly trainableVariables: readonly tf.Variable[];
+  /**
+   * Every variable that makes up G's state — trainable or not (e.g. batch-norm
+   * moving statistics) — for checkpoints. Defaults to `trainableVariables`.
+   */
+  readonly stateVariables?: readonly tf.Variable[];
   /** Runs G on a batch of latent vectors. Called inside `tf.tidy`. */
   apply(z: tf.Tensor2D, options: ForwardOptions): tf.Tensor;
   /** Releases the model's variables. */
@@ -35,6 +40,8 @@ export interface Discriminator {
   readonly inputShape: readonly number[];
   /** The variables the discriminator update may move — and the only ones it moves. */
   readonly trainableVariables: readonly tf.Variable[];
+  /** Every variable of D's state, trainable or not, for checkpoints. Defaults to `trainableVariables`. */
+  readonly stateVariables?: readonly tf.Variable[];
   /** Runs D on a batch of examples and returns logits. Called inside `tf.tidy`. */
   apply(x: tf.Tensor, options: ForwardOptions): tf.Tensor;
   /** Releases the model's variables. */

@@ -32,15 +32,20 @@ export interface GeneratorStepArgs extends GANParts {
 
 const meanProbability = (logits: tf.Tensor): tf.Scalar => tf.mean(tf.sigmoid(logits));
 
+/** Gradients of one update, not yet applied, with the numbers it reports. The caller disposes both. */
+export interface UpdateGradients {
+  /** Gradients keyed by variable name, in `trainableVariables` order. */
+  readonly grads: tf.NamedTensorMap;
+  /** D update: `[loss, mean D(x), mean D(G(z))]`; G update: `[loss]`. */
+  readonly stats: tf.Tensor1D;
+}
+
 /**
- * One discriminator update (the inner loop of Algorithm 1): descends D's loss
- * on a real batch and `G(z)`, moving **only** `discriminator.trainableVariables`.
- * Runs inside `tf.tidy`.
- *
- * @returns a new tensor `[dLoss, mean D(x), mean D(G(z))]` (probabilities); the caller disposes it.
+ * The gradients of D's loss on a real batch and `G(z)` with respect to
+ * `discriminator.trainableVariables` only (nothing is applied).
  */
-export function discriminatorStep(args: DiscriminatorStepArgs): tf.Tensor1D {
-  const { generator, discriminator, loss, optimizer, real, z } = args;
+export function discriminatorGradients(args: Omit<DiscriminatorStepArgs, 'optimizer'>): UpdateGradients {
+  const { generator, discriminator, loss, real, z } = args;
   return tf.tidy(() => {
     // G(z) is computed outside the gradient tape: D's update needs no path into G.
     const fake = generator.apply(z, { training: true });
@@ -50,25 +55,22 @@ export function discriminatorStep(args: DiscriminatorStepArgs): tf.Tensor1D {
       const realLogits = discriminate(real);
       const fakeLogits = discriminate(fake);
       const context: DiscriminatorLossContext = { realLogits, fakeLogits, real, fake, discriminate };
-      const value = loss.discriminator(context);
+      const lossValue = loss.discriminator(context);
       probabilities = tf.keep(tf.stack([meanProbability(realLogits), meanProbability(fakeLogits)]));
-      return value;
+      return lossValue;
     }, discriminator.trainableVariables as tf.Variable[]);
-    optimizer.applyGradients(grads);
     const stats = tf.concat([tf.reshape(value, [1]), probabilities as tf.Tensor]) as tf.Tensor1D;
     probabilities?.dispose();
-    return stats;
+    return { grads, stats };
   });
 }
 
 /**
- * One generator update: descends G's loss on `D(G(z))`, moving **only**
- * `generator.trainableVariables`. Runs inside `tf.tidy`.
- *
- * @returns a new scalar tensor holding the generator loss; the caller disposes it.
+ * The gradients of G's loss on `D(G(z))` with respect to
+ * `generator.trainableVariables` only (nothing is applied).
  */
-export function generatorStep(args: GeneratorStepArgs): tf.Scalar {
-  const { generator, discriminator, loss, optimizer, z } = args;
+export function generatorGradients(args: Omit<GeneratorStepArgs, 'optimizer'>): UpdateGradients {
+  const { generator, discriminator, loss, z } = args;
   return tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
       const fake = generator.apply(z, { training: true });
@@ -76,7 +78,46 @@ export function generatorStep(args: GeneratorStepArgs): tf.Scalar {
       const context: GeneratorLossContext = { fakeLogits, fake };
       return loss.generator(context);
     }, generator.trainableVariables as tf.Variable[]);
-    optimizer.applyGradients(grads);
-    return value;
+    return { grads, stats: tf.reshape(value, [1]) as tf.Tensor1D };
   });
+}
+
+/** A scalar boolean tensor: are the loss and every gradient finite? */
+export function allFinite(update: UpdateGradients): tf.Scalar {
+  return tf.tidy(() => {
+    const checks = [update.stats, ...Object.values(update.grads)].map((t) => tf.all(tf.isFinite(t)));
+    return tf.all(tf.stack(checks)) as tf.Scalar;
+  });
+}
+
+/** Applies the gradients of an update with `optimizer` and disposes them (`stats` stays the caller's). */
+export function applyUpdate(optimizer: tf.Optimizer, update: UpdateGradients): void {
+  optimizer.applyGradients(update.grads);
+  tf.dispose(Object.values(update.grads));
+}
+
+/**
+ * One discriminator update (the inner loop of Algorithm 1): descends D's loss
+ * on a real batch and `G(z)`, moving **only** `discriminator.trainableVariables`.
+ *
+ * @returns a new tensor `[dLoss, mean D(x), mean D(G(z))]` (probabilities); the caller disposes it.
+ */
+export function discriminatorStep(args: DiscriminatorStepArgs): tf.Tensor1D {
+  const update = discriminatorGradients(args);
+  applyUpdate(args.optimizer, update);
+  return update.stats;
+}
+
+/**
+ * One generator update: descends G's loss on `D(G(z))`, moving **only**
+ * `generator.trainableVariables`.
+ *
+ * @returns a new scalar tensor holding the generator loss; the caller disposes it.
+ */
+export function generatorStep(args: GeneratorStepArgs): tf.Scalar {
+  const update = generatorGradients(args);
+  applyUpdate(args.optimizer, update);
+  const value = tf.reshape(update.stats, []) as tf.Scalar;
+  update.stats.dispose();
+  return value;
 }

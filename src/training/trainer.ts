@@ -1,13 +1,30 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { DataError, formatShape, GANConfigError, GANError, ShapeMismatchError } from '../errors';
-import { type LossName, resolveLoss } from '../losses/builtins';
+import { CheckpointError, DataError, formatShape, GANConfigError, GANError, NonFiniteError, ShapeMismatchError } from '../errors';
+import {
+  assertSameVariables,
+  assertWeightData,
+  CHECKPOINT_FORMAT,
+  CHECKPOINT_VERSION,
+  type CheckpointHeader,
+  modelRecord,
+  type NamedTensor,
+  type OptimizerRecord,
+  optimizerExtras,
+  optimizerState,
+  PREFIX,
+  parseHeader,
+} from '../io/checkpoint';
+import { isFileUrl, layersModelFolderHandler, singleFileHandler } from '../io/files';
+import { parseJsonData } from '../io/safe-json';
+import { type LossName, lossNames, resolveLoss } from '../losses/builtins';
 import type { GANLoss } from '../losses/types';
+import type { LayersGenerator } from '../models/adapters';
 import type { Discriminator, Generator } from '../models/types';
 import { Random } from '../random';
 import { type CallbackContext, epochLogs, type GANCallback, History, type StepLogs } from './callbacks';
 import { assertFinite, type BatchInput, createDataSource, type GANData, toExamples } from './data';
 import { assertCounts, fixedSchedule, type UpdateSchedule } from './schedule';
-import { discriminatorStep, generatorStep } from './step';
+import { allFinite, applyUpdate, discriminatorGradients, generatorGradients, type UpdateGradients } from './step';
 
 /** Draws a batch of latent vectors `[n, latentDim]`; `seed` comes from the trainer's seeded generator. */
 export type NoiseSampler = (shape: [number, number], seed: number) => tf.Tensor2D;
@@ -46,6 +63,13 @@ export interface GANTrainerConfig {
   readonly seed?: number;
   /** Reject data holding NaN/Infinity before it reaches the models. Default `true`. */
   readonly checkFinite?: boolean;
+  /**
+   * Check every update's loss and gradients for NaN/Infinity **before** applying it, and throw a
+   * {@link NonFiniteError} instead — so the weights always stay the last good ones. Costs one
+   * small read-back per update. With `false`, a non-finite loss is still reported by a
+   * `NonFiniteError` after the step, but the weights may already be corrupt. Default `true`.
+   */
+  readonly guardNonFinite?: boolean;
 }
 
 /** Options of {@link GANTrainer.fit}. */
@@ -91,9 +115,14 @@ export class GANTrainer {
   readonly discriminatorOptimizer: tf.Optimizer;
   /** The trainer's seeded random source (noise seeds and shuffling). */
   readonly random: Random;
+  /** Every step and epoch this trainer has run (across `fit` and `step` calls, and restored from checkpoints). */
+  readonly history = new History();
 
   private readonly sampleNoise: NoiseSampler;
+  /** The plain-data part of the configuration, recorded in checkpoints. */
+  private readonly recordedConfig: Record<string, unknown>;
   private readonly checkFinite: boolean;
+  private readonly guardNonFinite: boolean;
   private globalStep = 0;
   private globalEpoch = 0;
   private busy = false;
@@ -134,6 +163,16 @@ export class GANTrainer {
     this.sampleNoise = typeof noise === 'function' ? noise : noiseSampler(noise);
     this.random = new Random(config.seed);
     this.checkFinite = config.checkFinite ?? true;
+    this.guardNonFinite = config.guardNonFinite ?? true;
+    this.recordedConfig = {
+      ...(config.schedule === undefined
+        ? { discriminatorSteps: config.discriminatorSteps ?? 1, generatorSteps: config.generatorSteps ?? 1 }
+        : {}),
+      ...(typeof noise === 'string' ? { noise } : {}),
+      ...(config.seed === undefined ? {} : { seed: config.seed }),
+      checkFinite: this.checkFinite,
+      guardNonFinite: this.guardNonFinite,
+    };
     this.generatorOptimizer = config.generatorOptimizer ?? tf.train.adam(2e-4, 0.5);
     this.discriminatorOptimizer = config.discriminatorOptimizer ?? tf.train.adam(2e-4, 0.5);
   }
@@ -180,44 +219,66 @@ export class GANTrainer {
   }
 
   /** Runs one step on already validated, trainer-owned batches, then disposes them. */
+  /** Applies one update, first checking (when guarded) that its loss and gradients are finite. */
+  private async apply(
+    optimizer: tf.Optimizer,
+    update: UpdateGradients,
+    which: 'discriminator' | 'generator',
+  ): Promise<tf.Tensor> {
+    if (this.guardNonFinite) {
+      const flag = allFinite(update);
+      const [ok] = await flag.data();
+      flag.dispose();
+      if (!ok) {
+        tf.dispose([update.stats, ...Object.values(update.grads)]);
+        throw new NonFiniteError(this.globalStep, which, 'loss or a gradient');
+      }
+    }
+    applyUpdate(optimizer, update);
+    return update.stats;
+  }
+
+  /** Runs one step on already validated, trainer-owned batches, then disposes them. */
   private async runStep(batches: tf.Tensor[], epoch: number): Promise<StepLogs> {
     const parts = { generator: this.generator, discriminator: this.discriminator, loss: this.loss };
     const counts = this.schedule.countsAt(this.globalStep);
     const dStats: tf.Tensor[] = [];
-    const gLosses: tf.Tensor[] = [];
+    const gStats: tf.Tensor[] = [];
     let m = 0;
     try {
       for (const real of batches) {
         m = real.shape[0] as number;
         const z = this.noise(m);
-        dStats.push(discriminatorStep({ ...parts, optimizer: this.discriminatorOptimizer, real, z }));
+        const update = discriminatorGradients({ ...parts, real, z });
         z.dispose();
+        dStats.push(await this.apply(this.discriminatorOptimizer, update, 'discriminator'));
       }
       for (let i = 0; i < counts.generator; i++) {
         const z = this.noise(m);
-        gLosses.push(generatorStep({ ...parts, optimizer: this.generatorOptimizer, z }));
+        const update = generatorGradients({ ...parts, z });
         z.dispose();
+        gStats.push(await this.apply(this.generatorOptimizer, update, 'generator'));
       }
     } catch (err) {
-      tf.dispose([...dStats, ...gLosses]);
+      tf.dispose([...dStats, ...gStats]);
       throw err;
     } finally {
       tf.dispose(batches);
     }
     // One read back per step: [dLoss, dReal, dFake, gLoss].
-    const summary = tf.tidy(() => tf.concat([tf.mean(tf.stack(dStats), 0), tf.reshape(tf.mean(tf.stack(gLosses)), [1])]));
-    tf.dispose([...dStats, ...gLosses]);
+    const summary = tf.tidy(() => tf.concat([tf.mean(tf.stack(dStats), 0), tf.mean(tf.stack(gStats), 0)]));
+    tf.dispose([...dStats, ...gStats]);
     const values = await summary.data();
     summary.dispose();
+    const [dLoss, dReal, dFake, gLoss] = Array.from(values) as [number, number, number, number];
+    if (!Number.isFinite(dLoss) || !Number.isFinite(gLoss)) {
+      // Only reachable with guardNonFinite: false — the weights may already hold NaN.
+      throw new NonFiniteError(this.globalStep, Number.isFinite(dLoss) ? 'generator' : 'discriminator', 'loss');
+    }
     const step = this.globalStep++;
-    return {
-      step,
-      epoch,
-      dLoss: values[0] as number,
-      dReal: values[1] as number,
-      dFake: values[2] as number,
-      gLoss: values[3] as number,
-    };
+    const logs: StepLogs = { step, epoch, dLoss, dReal, dFake, gLoss };
+    this.history.steps.push(logs);
+    return logs;
   }
 
   /** Converts and validates user batches; nothing is changed if this throws. */
@@ -349,6 +410,7 @@ export class GANTrainer {
         }
         const logs = epochLogs(epoch, stepsThisEpoch);
         history.epochs.push(logs);
+        this.history.epochs.push(logs);
         this.globalEpoch++;
         for (const cb of callbacks) await cb.onEpochEnd?.(logs, context);
         if (stopRequested) break;
@@ -360,6 +422,229 @@ export class GANTrainer {
       source?.dispose();
       this.busy = false;
     }
+  }
+
+  /**
+   * Saves a complete checkpoint: G's and D's variables (trainable and not), both
+   * optimizers' state, the step and epoch counters, the random-number state, the
+   * plain-data configuration and the history.
+   *
+   * @param destination `file://path` (Node: one file, written atomically), any URL a
+   *   registered tf.io router accepts (`indexeddb://name`, `downloads://name`, …), or an `IOHandler`.
+   * @throws {@link CheckpointError} when a variable holds NaN/Infinity: nothing is written then.
+   */
+  async save(destination: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
+    this.assertUsable();
+    const artifacts = await this.checkpointArtifacts();
+    return resolveHandler(destination, 'save').save(artifacts);
+  }
+
+  private async checkpointArtifacts(): Promise<tf.io.ModelArtifacts> {
+    const gVars = stateOf(this.generator);
+    const dVars = stateOf(this.discriminator);
+    const gOpt = await optimizerState(this.generatorOptimizer, PREFIX.generatorOptimizer);
+    const dOpt = await optimizerState(this.discriminatorOptimizer, PREFIX.discriminatorOptimizer);
+    try {
+      const named: NamedTensor[] = [
+        ...gVars.map((tensor, i) => ({ name: `${PREFIX.generator}${i}`, tensor })),
+        ...dVars.map((tensor, i) => ({ name: `${PREFIX.discriminator}${i}`, tensor })),
+        ...gOpt.tensors,
+        ...dOpt.tensors,
+      ];
+      const flag = tf.tidy(() => tf.all(tf.stack(named.map((n) => tf.all(tf.isFinite(n.tensor))))));
+      const [finite] = await flag.data();
+      flag.dispose();
+      if (!finite) {
+        const bad = named.find((n) => !tf.tidy(() => tf.all(tf.isFinite(n.tensor)).dataSync()[0]));
+        throw new CheckpointError(
+          `refusing to save: "${bad?.name}" holds NaN or Infinity (the previous checkpoint is left as it was)`,
+        );
+      }
+      const header: CheckpointHeader = {
+        format: CHECKPOINT_FORMAT,
+        version: CHECKPOINT_VERSION,
+        step: this.globalStep,
+        epoch: this.globalEpoch,
+        random: this.random.state,
+        loss: this.loss.name,
+        models: {
+          generator: modelRecord(this.generator.outputShape, gVars, this.generator.latentDim),
+          discriminator: modelRecord(this.discriminator.inputShape, dVars),
+        },
+        optimizers: { generator: gOpt.record, discriminator: dOpt.record },
+        config: this.recordedConfig,
+        history: { steps: this.history.steps, epochs: this.history.epochs },
+      };
+      const { data, specs } = await tf.io.encodeWeights(named.map((n) => ({ name: n.name, tensor: n.tensor })));
+      return {
+        modelTopology: header as unknown as object,
+        weightSpecs: specs,
+        weightData: data,
+        format: CHECKPOINT_FORMAT,
+        generatedBy: 'tfjs-gan',
+      };
+    } finally {
+      tf.dispose([...gOpt.owned, ...dOpt.owned]);
+    }
+  }
+
+  /**
+   * Restores a checkpoint written by {@link GANTrainer.save} into this trainer. Everything is
+   * validated first — format and version, every variable's count, shape and dtype, the optimizer
+   * classes, the byte count of the weights — so a bad checkpoint changes nothing.
+   *
+   * @throws {@link CheckpointError} naming the problem.
+   */
+  async restore(source: string | tf.io.IOHandler): Promise<void> {
+    this.assertUsable();
+    if (this.busy) throw new GANError('cannot restore while a step or fit is running');
+    const artifacts = await readArtifacts(source);
+    await this.applyCheckpoint(artifacts);
+  }
+
+  private async applyCheckpoint(artifacts: tf.io.ModelArtifacts): Promise<void> {
+    const header = parseHeader(artifacts.modelTopology);
+    const gVars = stateOf(this.generator);
+    const dVars = stateOf(this.discriminator);
+    assertSameVariables('generator', header.models.generator.variables, gVars);
+    assertSameVariables('discriminator', header.models.discriminator.variables, dVars);
+    for (const [role, opt] of [
+      ['generator', this.generatorOptimizer],
+      ['discriminator', this.discriminatorOptimizer],
+    ] as const) {
+      const recorded = header.optimizers[role].className;
+      if (recorded !== opt.getClassName()) {
+        throw new CheckpointError(
+          `${role} optimizer: the checkpoint holds ${recorded} state, the trainer uses ${opt.getClassName()}`,
+        );
+      }
+    }
+    const specs = artifacts.weightSpecs ?? [];
+    const data = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
+    assertWeightData(specs, data);
+    const expected = [
+      ...gVars.map((_, i) => `${PREFIX.generator}${i}`),
+      ...dVars.map((_, i) => `${PREFIX.discriminator}${i}`),
+      ...optimizerNames(header.optimizers.generator, PREFIX.generatorOptimizer),
+      ...optimizerNames(header.optimizers.discriminator, PREFIX.discriminatorOptimizer),
+    ];
+    const byName = new Map(specs.map((s) => [s.name, s]));
+    const missing = expected.find((n) => !byName.has(n));
+    if (missing !== undefined) throw new CheckpointError(`the checkpoint lacks the weight "${missing}"`);
+    // Every stored tensor must fit where it goes, so that no assignment can fail half-way.
+    const fits = (name: string, shape: readonly number[], dtype: string) => {
+      const spec = byName.get(name) as tf.io.WeightsManifestEntry;
+      if (spec.dtype !== dtype || spec.shape.length !== shape.length || spec.shape.some((d, i) => d !== shape[i])) {
+        throw new CheckpointError(
+          `weight "${name}" is ${spec.dtype}[${spec.shape.join(', ')}] in the checkpoint, expected ${dtype}[${shape.join(', ')}]`,
+        );
+      }
+    };
+    for (const [i, v] of gVars.entries()) fits(`${PREFIX.generator}${i}`, v.shape, v.dtype);
+    for (const [i, v] of dVars.entries()) fits(`${PREFIX.discriminator}${i}`, v.shape, v.dtype);
+    for (const [record, prefix, opt] of [
+      [header.optimizers.generator, PREFIX.generatorOptimizer, this.generatorOptimizer],
+      [header.optimizers.discriminator, PREFIX.discriminatorOptimizer, this.discriminatorOptimizer],
+    ] as const) {
+      record.weights.forEach((name, i) => {
+        const spec = byName.get(`${prefix}${i}`) as tf.io.WeightsManifestEntry;
+        if (spec.dtype !== (name === 'iter' ? 'int32' : 'float32'))
+          fits(`${prefix}${i}`, spec.shape, name === 'iter' ? 'int32' : 'float32');
+      });
+      const extras = new Map(optimizerExtras(opt));
+      for (const key of record.extras) {
+        const live = extras.get(key);
+        if (live === undefined) throw new CheckpointError(`the optimizer has no state "${key}" that the checkpoint holds`);
+        fits(`${prefix}extra/${key}`, live.shape, live.dtype);
+      }
+    }
+    const tensors = tf.io.decodeWeights(data, specs);
+    try {
+      // Validation is over: from here on nothing can fail half-way.
+      for (const [i, v] of gVars.entries()) v.assign(tensors[`${PREFIX.generator}${i}`] as tf.Tensor);
+      for (const [i, v] of dVars.entries()) v.assign(tensors[`${PREFIX.discriminator}${i}`] as tf.Tensor);
+      await restoreOptimizer(this.generatorOptimizer, header.optimizers.generator, tensors, PREFIX.generatorOptimizer);
+      await restoreOptimizer(
+        this.discriminatorOptimizer,
+        header.optimizers.discriminator,
+        tensors,
+        PREFIX.discriminatorOptimizer,
+      );
+    } finally {
+      tf.dispose(Object.values(tensors));
+    }
+    this.globalStep = header.step;
+    this.globalEpoch = header.epoch;
+    this.random.state = header.random;
+    this.history.steps.splice(0, Infinity, ...header.history.steps);
+    this.history.epochs.splice(0, Infinity, ...header.history.epochs);
+  }
+
+  /**
+   * Builds a trainer from `config` and restores a checkpoint into it. Options the checkpoint
+   * recorded as plain data (k, generator steps, noise name, seed) and the optimizers (class,
+   * configuration and state) are taken from it unless `config` gives them; the models must be
+   * given (built with the same architecture), and so must a custom (non built-in) loss.
+   *
+   * @throws {@link CheckpointError} before anything is built when the checkpoint is unusable.
+   */
+  static async load(
+    source: string | tf.io.IOHandler,
+    config: Omit<GANTrainerConfig, 'loss'> & { readonly loss?: GANLoss | LossName },
+  ): Promise<GANTrainer> {
+    const artifacts = await readArtifacts(source);
+    const header = parseHeader(artifacts.modelTopology);
+    const recorded = header.config;
+    const loss = config.loss ?? (lossNames.includes(header.loss as LossName) ? (header.loss as LossName) : undefined);
+    if (loss === undefined) {
+      throw new CheckpointError(`the checkpoint was trained with the custom loss "${header.loss}": pass it as config.loss`);
+    }
+    const pick = <K extends string>(key: K, test: (v: unknown) => boolean) =>
+      recorded[key] !== undefined && test(recorded[key]) ? { [key]: recorded[key] } : {};
+    const built: GANTrainerConfig = {
+      ...(config.schedule === undefined ? pick('discriminatorSteps', Number.isInteger) : {}),
+      ...(config.schedule === undefined ? pick('generatorSteps', Number.isInteger) : {}),
+      ...pick('noise', (v) => v === 'normal' || v === 'uniform'),
+      ...pick('seed', Number.isFinite),
+      ...pick('checkFinite', (v) => typeof v === 'boolean'),
+      ...pick('guardNonFinite', (v) => typeof v === 'boolean'),
+      ...config,
+      loss,
+      generatorOptimizer: config.generatorOptimizer ?? optimizerFromRecord(header.optimizers.generator),
+      discriminatorOptimizer: config.discriminatorOptimizer ?? optimizerFromRecord(header.optimizers.discriminator),
+    };
+    const trainer = new GANTrainer(built);
+    try {
+      await trainer.applyCheckpoint(artifacts);
+    } catch (e) {
+      // Release what this call created; the models stay the caller's.
+      if (config.generatorOptimizer === undefined) trainer.generatorOptimizer.dispose();
+      if (config.discriminatorOptimizer === undefined) trainer.discriminatorOptimizer.dispose();
+      throw e;
+    }
+    return trainer;
+  }
+
+  /**
+   * Exports the generator as a standard TensorFlow.js LayersModel that plain `tf.loadLayersModel`
+   * loads and samples from, with no tfjs-gan import. Input: latent vectors `[n, latentDim]`.
+   *
+   * @param destination `file://folder` (Node: `model.json` + `weights.bin`, swapped in atomically),
+   *   any tf.io URL (`indexeddb://`, `downloads://`, …) or an `IOHandler`.
+   * @throws {@link GANConfigError} when the generator is not backed by a LayersModel.
+   */
+  async exportGenerator(destination: string | tf.io.IOHandler): Promise<tf.io.SaveResult> {
+    this.assertUsable();
+    const model = (this.generator as Partial<LayersGenerator>).model;
+    if (model === undefined) {
+      throw new GANConfigError(
+        'generator',
+        'only a LayersModel-backed generator (generatorFromLayersModel or a preset) can be exported',
+      );
+    }
+    return model.save(
+      typeof destination === 'string' && isFileUrl(destination) ? layersModelFolderHandler(destination) : destination,
+    );
   }
 
   /**
@@ -405,6 +690,76 @@ export class GANTrainer {
     this.generator.dispose?.();
     this.discriminator.dispose?.();
   }
+}
+
+function stateOf(model: Generator | Discriminator): readonly tf.Variable[] {
+  return model.stateVariables ?? model.trainableVariables;
+}
+
+function resolveHandler(
+  destination: string | tf.io.IOHandler,
+  mode: 'save' | 'load',
+): Required<Pick<tf.io.IOHandler, 'save' | 'load'>> {
+  if (typeof destination !== 'string') {
+    const h = destination;
+    return {
+      save: (a) => {
+        if (h.save === undefined) throw new CheckpointError('the IOHandler has no save()');
+        return h.save(a);
+      },
+      load: () => {
+        if (h.load === undefined) throw new CheckpointError('the IOHandler has no load()');
+        return h.load();
+      },
+    };
+  }
+  if (isFileUrl(destination)) {
+    const h = singleFileHandler(destination);
+    return { save: (a) => (h.save as NonNullable<typeof h.save>)(a), load: () => (h.load as NonNullable<typeof h.load>)() };
+  }
+  const handlers = mode === 'save' ? tf.io.getSaveHandlers(destination) : tf.io.getLoadHandlers(destination);
+  const h = handlers[0];
+  if (h === undefined) {
+    throw new CheckpointError(
+      `no tf.io handler for "${destination}" (use file://, indexeddb://, downloads://, or pass an IOHandler)`,
+    );
+  }
+  return resolveHandler(h, mode);
+}
+
+async function readArtifacts(source: string | tf.io.IOHandler): Promise<tf.io.ModelArtifacts> {
+  const artifacts = await resolveHandler(source, 'load').load();
+  // Handlers other than ours parsed JSON without guarding against __proto__ keys: re-parse as data.
+  if (artifacts.modelTopology !== undefined && !(artifacts.modelTopology instanceof ArrayBuffer)) {
+    return { ...artifacts, modelTopology: parseJsonData(JSON.stringify(artifacts.modelTopology)) as object };
+  }
+  return artifacts;
+}
+
+function optimizerNames(record: OptimizerRecord, prefix: string): string[] {
+  return [...record.weights.map((_, i) => `${prefix}${i}`), ...record.extras.map((k) => `${prefix}extra/${k}`)];
+}
+
+async function restoreOptimizer(
+  optimizer: tf.Optimizer,
+  record: OptimizerRecord,
+  tensors: tf.NamedTensorMap,
+  prefix: string,
+): Promise<void> {
+  // setWeights replaces the slot variables without disposing the old ones: dispose them first.
+  const old = await optimizer.getWeights();
+  tf.dispose(old.map((w) => w.tensor));
+  await optimizer.setWeights(record.weights.map((name, i) => ({ name, tensor: tensors[`${prefix}${i}`] as tf.Tensor })));
+  const extras = new Map(optimizerExtras(optimizer));
+  for (const key of record.extras) extras.get(key)?.assign(tensors[`${prefix}extra/${key}`] as tf.Tensor);
+}
+
+function optimizerFromRecord(record: OptimizerRecord): tf.Optimizer {
+  const entry = tf.serialization.SerializationMap.getMap().classNameMap[record.className];
+  if (entry === undefined)
+    throw new CheckpointError(`unknown optimizer class "${record.className}": pass the optimizer in the config`);
+  const [cls, fromConfig] = entry;
+  return fromConfig(cls, record.config as tf.serialization.ConfigDict) as tf.Optimizer;
 }
 
 function isBatchList(batch: BatchInput | readonly BatchInput[]): batch is readonly BatchInput[] {

@@ -1,0 +1,225 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { CheckpointError } from '../errors';
+import type { EpochLogs, StepLogs } from '../training/callbacks';
+import { isRecord } from './safe-json';
+
+/** The `format` field of every tfjs-gan checkpoint. */
+export const CHECKPOINT_FORMAT = 'tfjs-gan-checkpoint';
+/** The checkpoint format version this build writes; it reads this one and older. */
+export const CHECKPOINT_VERSION = 1;
+
+/** One variable as recorded in a checkpoint. */
+export interface VariableRecord {
+  /** The variable's name when it was saved (informative: restore goes by position). */
+  readonly name: string;
+  /** Its shape. */
+  readonly shape: readonly number[];
+  /** Its dtype. */
+  readonly dtype: string;
+}
+
+/** What a checkpoint records of one network. */
+export interface ModelRecord {
+  /** Shape of one example (D's input, G's output). */
+  readonly exampleShape: readonly number[];
+  /** G's latent width (generator only). */
+  readonly latentDim?: number;
+  /** Every state variable, in order. */
+  readonly variables: readonly VariableRecord[];
+}
+
+/** What a checkpoint records of one optimizer. */
+export interface OptimizerRecord {
+  /** `getClassName()`, e.g. `'Adam'`. */
+  readonly className: string;
+  /** `getConfig()`, enough to rebuild it. */
+  readonly config: Record<string, unknown>;
+  /** Names (in the weight list) of the optimizer's `getWeights()`, in order. */
+  readonly weights: readonly string[];
+  /** Extra state variables that `getWeights()` does not cover (Adam's β-power accumulators), by property name. */
+  readonly extras: readonly string[];
+}
+
+/** The JSON part of a checkpoint. */
+export interface CheckpointHeader {
+  /** Always {@link CHECKPOINT_FORMAT}. */
+  readonly format: typeof CHECKPOINT_FORMAT;
+  /** The format version that wrote it. */
+  readonly version: number;
+  /** The trainer's global step count. */
+  readonly step: number;
+  /** The trainer's completed epochs. */
+  readonly epoch: number;
+  /** The trainer's PRNG state. */
+  readonly random: number;
+  /** The loss's name. */
+  readonly loss: string;
+  /** Both networks' shapes and variables. */
+  readonly models: {
+    /** The generator. */
+    readonly generator: ModelRecord;
+    /** The discriminator. */
+    readonly discriminator: ModelRecord;
+  };
+  /** Both optimizers' classes, configurations and state names. */
+  readonly optimizers: {
+    /** G's optimizer. */
+    readonly generator: OptimizerRecord;
+    /** D's optimizer. */
+    readonly discriminator: OptimizerRecord;
+  };
+  /** Trainer options that are plain data. */
+  readonly config: Record<string, unknown>;
+  /** The training history so far. */
+  readonly history: {
+    /** Every step's logs. */
+    readonly steps: readonly StepLogs[];
+    /** Every epoch's logs. */
+    readonly epochs: readonly EpochLogs[];
+  };
+}
+
+/** Weight-list name prefixes. */
+export const PREFIX = {
+  generator: 'generator/',
+  discriminator: 'discriminator/',
+  generatorOptimizer: 'optimizer/generator/',
+  discriminatorOptimizer: 'optimizer/discriminator/',
+} as const;
+
+/** A tensor with a name, as tf.io.encodeWeights takes them. */
+export interface NamedTensor {
+  readonly name: string;
+  readonly tensor: tf.Tensor;
+}
+
+const variableRecords = (vars: readonly tf.Variable[]): VariableRecord[] =>
+  vars.map((v) => ({ name: v.name, shape: [...v.shape], dtype: v.dtype }));
+
+/** Property names of an optimizer's own tf.Variables not returned by getWeights (e.g. Adam's accBeta1/accBeta2). */
+export function optimizerExtras(optimizer: tf.Optimizer): [string, tf.Variable][] {
+  return Object.entries(optimizer)
+    .filter((entry): entry is [string, tf.Variable] => entry[1] instanceof tf.Variable)
+    .sort(([a], [b]) => a.localeCompare(b));
+}
+
+/** Collects an optimizer's state as named tensors; the caller disposes `owned`. */
+export async function optimizerState(
+  optimizer: tf.Optimizer,
+  prefix: string,
+): Promise<{ record: OptimizerRecord; tensors: NamedTensor[]; owned: tf.Tensor[] }> {
+  const weights = await optimizer.getWeights();
+  const owned = weights.filter((w) => w.name === 'iter').map((w) => w.tensor);
+  const tensors: NamedTensor[] = weights.map((w, i) => ({ name: `${prefix}${i}`, tensor: w.tensor }));
+  const extras = optimizerExtras(optimizer);
+  for (const [key, v] of extras) tensors.push({ name: `${prefix}extra/${key}`, tensor: v });
+  const record: OptimizerRecord = {
+    className: optimizer.getClassName(),
+    config: optimizer.getConfig() as Record<string, unknown>,
+    weights: weights.map((w) => w.name),
+    extras: extras.map(([k]) => k),
+  };
+  return { record, tensors, owned };
+}
+
+/** Records a network's shape and variables. */
+export function modelRecord(exampleShape: readonly number[], vars: readonly tf.Variable[], latentDim?: number): ModelRecord {
+  return { exampleShape: [...exampleShape], ...(latentDim === undefined ? {} : { latentDim }), variables: variableRecords(vars) };
+}
+
+const isNumberArray = (x: unknown): x is number[] => Array.isArray(x) && x.every((v) => typeof v === 'number');
+
+/**
+ * Validates the header of a loaded checkpoint against what this build can read.
+ *
+ * @throws {@link CheckpointError} naming the first problem.
+ */
+export function parseHeader(topology: unknown): CheckpointHeader {
+  if (!isRecord(topology) || topology.format !== CHECKPOINT_FORMAT) {
+    throw new CheckpointError(
+      `not a tfjs-gan checkpoint (format is ${JSON.stringify(isRecord(topology) ? topology.format : typeof topology)})`,
+    );
+  }
+  const version = topology.version;
+  if (typeof version !== 'number' || !Number.isInteger(version) || version < 1) {
+    throw new CheckpointError(`invalid checkpoint version ${JSON.stringify(version)}`);
+  }
+  if (version > CHECKPOINT_VERSION) {
+    throw new CheckpointError(
+      `checkpoint format version ${version} is newer than this tfjs-gan reads (${CHECKPOINT_VERSION}); upgrade tfjs-gan to load it`,
+    );
+  }
+  for (const key of ['step', 'epoch', 'random'] as const) {
+    const v = topology[key];
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < 0) throw new CheckpointError(`invalid ${key}: ${JSON.stringify(v)}`);
+  }
+  const models = topology.models;
+  const optimizers = topology.optimizers;
+  if (!isRecord(models) || !isRecord(optimizers))
+    throw new CheckpointError('the checkpoint lacks its model or optimizer records');
+  for (const role of ['generator', 'discriminator'] as const) {
+    const m = models[role];
+    if (!isRecord(m) || !isNumberArray(m.exampleShape) || !Array.isArray(m.variables)) {
+      throw new CheckpointError(`the ${role} record is malformed`);
+    }
+    for (const v of m.variables) {
+      if (!isRecord(v) || typeof v.name !== 'string' || !isNumberArray(v.shape) || typeof v.dtype !== 'string') {
+        throw new CheckpointError(`the ${role} record has a malformed variable`);
+      }
+    }
+    const o = optimizers[role];
+    if (
+      !isRecord(o) ||
+      typeof o.className !== 'string' ||
+      !isRecord(o.config) ||
+      !Array.isArray(o.weights) ||
+      !Array.isArray(o.extras)
+    ) {
+      throw new CheckpointError(`the ${role} optimizer record is malformed`);
+    }
+  }
+  const history = topology.history;
+  if (!isRecord(history) || !Array.isArray(history.steps) || !Array.isArray(history.epochs)) {
+    throw new CheckpointError('the checkpoint history is malformed');
+  }
+  if (typeof topology.loss !== 'string' || !isRecord(topology.config))
+    throw new CheckpointError('the checkpoint lacks its loss or config');
+  return topology as unknown as CheckpointHeader;
+}
+
+/**
+ * Checks that a checkpoint's recorded variables match the live ones exactly
+ * (count, shapes, dtypes), so nothing is half-loaded.
+ */
+export function assertSameVariables(role: string, recorded: readonly VariableRecord[], live: readonly tf.Variable[]): void {
+  if (recorded.length !== live.length) {
+    throw new CheckpointError(
+      `${role}: the checkpoint holds ${recorded.length} variables, the model has ${live.length} — a different architecture`,
+    );
+  }
+  recorded.forEach((r, i) => {
+    const v = live[i] as tf.Variable;
+    if (r.shape.length !== v.shape.length || r.shape.some((d, j) => d !== v.shape[j]) || r.dtype !== v.dtype) {
+      throw new CheckpointError(
+        `${role}: variable ${i} ("${r.name}") is ${r.dtype}[${r.shape.join(', ')}] in the checkpoint but ${v.dtype}[${v.shape.join(', ')}] in the model ("${v.name}")`,
+      );
+    }
+  });
+}
+
+/** Checks that the weight specs cover exactly the expected bytes. */
+export function assertWeightData(specs: readonly tf.io.WeightsManifestEntry[], data: ArrayBuffer): void {
+  const bytesPer: Record<string, number> = { float32: 4, int32: 4, bool: 1 };
+  let expected = 0;
+  for (const s of specs) {
+    const per = bytesPer[s.dtype];
+    if (per === undefined || s.quantization !== undefined)
+      throw new CheckpointError(`weight "${s.name}" has an unsupported dtype ${s.dtype}`);
+    expected += per * s.shape.reduce((a, b) => a * b, 1);
+  }
+  if (data.byteLength !== expected) {
+    throw new CheckpointError(
+      `the weight data is ${data.byteLength} bytes but the specs need ${expected} — truncated or corrupt`,
+    );
+  }
+}
