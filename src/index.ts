@@ -10,7 +10,18 @@
 export { GANError, GANConfigError, ShapeMismatchError, DataError, CheckpointError, NonFiniteError } from './errors';
 export { Random } from './random';
 
-export type { Generator, Discriminator, ForwardOptions } from './models/types';
+export type {
+  Generator,
+  Discriminator,
+  ForwardOptions,
+  ConditionalGenerator,
+  ConditionalDiscriminator,
+  ConditionalForwardOptions,
+  DiscriminatorOutput,
+  AnyGenerator,
+  AnyDiscriminator,
+  DiscriminatorFor,
+} from './models/types';
 export {
   generatorFromLayersModel,
   discriminatorFromLayersModel,
@@ -37,6 +48,7 @@ export {
 export type { GANLoss, DiscriminatorLossContext, GeneratorLossContext } from './losses/types';
 export * as losses from './losses/index';
 export type { LossName, CrossEntropyLossOptions, LeastSquaresLossOptions } from './losses/builtins';
+export type { AuxiliaryClassifierOptions } from './losses/auxiliary';
 
 export {
   discriminatorStep,
@@ -62,7 +74,7 @@ export {
   type StopReason,
   type EarlyStoppingOptions,
 } from './training/callbacks';
-export type { GANData, BatchInput, TensorLikeData, DatasetLike, BatchIterator } from './training/data';
+export type { GANData, BatchInput, TensorLikeData, DatasetLike, BatchIterator, LabeledBatch, LabeledData } from './training/data';
 export {
   GANTrainer,
   noiseSampler,
@@ -70,7 +82,36 @@ export {
   type FitOptions,
   type NoiseSampler,
   type NoiseName,
+  type StepInput,
+  type DataFor,
+  type LabelArgs,
+  type IsConditional,
 } from './training/trainer';
+
+export { toLabels, toLabelsSync, labelSampler, type LabelsInput, type LabelSampler } from './conditional/labels';
+export {
+  conditionalGeneratorFromLayersModel,
+  conditionalDiscriminatorFromLayersModel,
+  encodeLabels,
+  type LabelEncoding,
+  type ConditionalLayersOptions,
+  type LayersConditionalGenerator,
+  type LayersConditionalDiscriminator,
+} from './conditional/adapters';
+export type { GeneratorConditioning, DiscriminatorConditioning } from './conditional/conditioning';
+export {
+  conditionalMlpGenerator,
+  conditionalMlpDiscriminator,
+  conditionalDcganGenerator,
+  conditionalDcganDiscriminator,
+  type ConditionalArgs,
+  type ConditionalGeneratorArgs,
+  type ConditionalDiscriminatorArgs,
+  type ConditionalMLPGeneratorArgs,
+  type ConditionalMLPDiscriminatorArgs,
+  type ConditionalDCGANGeneratorArgs,
+  type ConditionalDCGANDiscriminatorArgs,
+} from './conditional/presets';
 
 export { checkpointing, type CheckpointingCallback, type CheckpointingOptions, type CheckpointSlot } from './io/checkpointing';
 export {

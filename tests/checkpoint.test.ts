@@ -9,6 +9,7 @@ import {
   checkpointing,
   type GANLoss,
   GANTrainer,
+  type GANTrainerConfig,
   generatorFromFunction,
   losses,
   mlpDiscriminator,
@@ -25,7 +26,7 @@ const runTs = (script: string, ...args: string[]) => [process.execPath, ['--impo
 const file = (name: string) => `file://${join(dir, name)}`;
 
 /** A trainer on the ring data with a seeded setup; `initSeed` changes only the initial weights. */
-function ringTrainer(initSeed = 1, extra: Partial<ConstructorParameters<typeof GANTrainer>[0]> = {}) {
+function ringTrainer(initSeed = 1, extra: Partial<GANTrainerConfig> = {}) {
   const models = smallModels(initSeed);
   return { trainer: new GANTrainer({ ...models, seed: 7, discriminatorSteps: 2, ...extra }), models };
 }

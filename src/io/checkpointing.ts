@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GANConfigError } from '../errors';
+import type { AnyGenerator } from '../models/types';
 import type { GANCallback } from '../training/callbacks';
 import type { GANTrainer } from '../training/trainer';
 import { isFileUrl, removeFile } from './files';
@@ -58,7 +59,7 @@ export interface CheckpointingCallback extends GANCallback {
  * });
  * ```
  */
-export function checkpointing(trainer: GANTrainer, options: CheckpointingOptions): CheckpointingCallback {
+export function checkpointing(trainer: GANTrainer<AnyGenerator>, options: CheckpointingOptions): CheckpointingCallback {
   positive('everySteps', options.everySteps);
   positive('everyEpochs', options.everyEpochs);
   positive('keepLast', options.keepLast);

@@ -11,6 +11,8 @@
  * ```
  * @module
  */
+
+export { type AuxiliaryClassifierOptions, auxiliaryClassifier } from './auxiliary';
 export {
   type CrossEntropyLossOptions,
   hinge,

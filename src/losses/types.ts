@@ -13,8 +13,16 @@ export interface DiscriminatorLossContext {
   readonly real?: tf.Tensor;
   /** The generated batch. */
   readonly fake?: tf.Tensor;
-  /** D's forward pass in training mode (for penalties that re-evaluate D). */
-  readonly discriminate?: (x: tf.Tensor) => tf.Tensor;
+  /** D's forward pass in training mode, returning logits (for penalties that re-evaluate D); conditional D's get the real labels unless others are given. */
+  readonly discriminate?: (x: tf.Tensor, labels?: tf.Tensor1D) => tf.Tensor;
+  /** Conditional training: the real batch's classes (int32 `[n]`). */
+  readonly realLabels?: tf.Tensor1D;
+  /** Conditional training: the classes the fakes were generated for. */
+  readonly fakeLabels?: tf.Tensor1D;
+  /** ACGAN: D's class logits `[n, numClasses]` on the real batch. */
+  readonly realClassLogits?: tf.Tensor;
+  /** ACGAN: D's class logits on the generated batch. */
+  readonly fakeClassLogits?: tf.Tensor;
 }
 
 /** What a generator loss may read. */
@@ -25,6 +33,10 @@ export interface GeneratorLossContext {
   readonly realLogits?: tf.Tensor;
   /** The generated batch. */
   readonly fake?: tf.Tensor;
+  /** Conditional training: the classes the fakes were generated for. */
+  readonly fakeLabels?: tf.Tensor1D;
+  /** ACGAN: D's class logits on the generated batch. */
+  readonly fakeClassLogits?: tf.Tensor;
 }
 
 /**

@@ -45,18 +45,23 @@ export interface MLPDiscriminatorArgs {
   readonly seed?: number;
 }
 
-function positiveInts(option: string, values: readonly number[], allowEmpty = false): void {
+/** @internal */
+export function positiveInts(option: string, values: readonly number[], allowEmpty = false): void {
   if ((!allowEmpty && values.length === 0) || !values.every((v) => Number.isInteger(v) && v > 0)) {
     throw new GANConfigError(option, `must be a list of positive integers, got [${values.join(', ')}]`);
   }
 }
 
-function positiveInt(option: string, value: number): void {
+/** @internal */
+export function positiveInt(option: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) throw new GANConfigError(option, `must be a positive integer, got ${value}`);
 }
 
 /** Seeded initialisers: each call yields a fresh seed so layers of equal shape differ. */
-function initializers(seed: number | undefined): () => { kernelInitializer?: ReturnType<typeof tfl.initializers.glorotUniform> } {
+/** @internal */
+export function initializers(
+  seed: number | undefined,
+): () => { kernelInitializer?: ReturnType<typeof tfl.initializers.glorotUniform> } {
   if (seed === undefined) return () => ({});
   const random = new Random(seed);
   return () => ({ kernelInitializer: tfl.initializers.glorotUniform({ seed: random.nextSeed() }) });
@@ -68,6 +73,98 @@ function activationLayer(activation: HiddenActivation, leakyAlpha: number): tfl.
     : tfl.layers.activation({ activation: activation === 'relu' ? 'relu' : 'tanh' });
 }
 
+/** @internal A symbolic tensor of the layers functional API. */
+export type Sym = tfl.SymbolicTensor;
+/** @internal Seeded-initialiser factory. */
+export type Init = ReturnType<typeof initializers>;
+const through = (layer: tfl.layers.Layer, x: Sym | Sym[]): Sym => layer.apply(x) as Sym;
+
+/** @internal Resolved MLP generator settings. */
+export interface MlpGeneratorSettings {
+  readonly latentDim: number;
+  readonly hidden: readonly number[];
+  readonly outputShape: readonly number[];
+  readonly activation: HiddenActivation;
+  readonly leakyAlpha: number;
+  readonly outputActivation: 'tanh' | 'sigmoid' | 'linear';
+}
+
+/** @internal Validates and fills in {@link MLPGeneratorArgs}. */
+export function mlpGeneratorSettings(args: MLPGeneratorArgs): MlpGeneratorSettings {
+  const settings = {
+    latentDim: args.latentDim ?? 64,
+    hidden: args.hiddenUnits ?? [256, 256],
+    outputShape: args.outputShape ?? [784],
+    activation: args.activation ?? 'leakyRelu',
+    leakyAlpha: args.leakyAlpha ?? 0.2,
+    outputActivation: args.outputActivation ?? 'tanh',
+  } as const;
+  positiveInt('latentDim', settings.latentDim);
+  positiveInts('hiddenUnits', settings.hidden, true);
+  positiveInts('outputShape', settings.outputShape);
+  return settings;
+}
+
+/** @internal The MLP generator's layers after its (possibly conditioned) input. */
+export function mlpGeneratorBody(h: Sym, s: MlpGeneratorSettings, init: Init): Sym {
+  let x = h;
+  for (const units of s.hidden) {
+    x = through(tfl.layers.dense({ units, ...init() }), x);
+    x = through(activationLayer(s.activation, s.leakyAlpha), x);
+  }
+  const outUnits = s.outputShape.reduce((a, b) => a * b, 1);
+  x = through(tfl.layers.dense({ units: outUnits, activation: s.outputActivation, ...init() }), x);
+  return s.outputShape.length > 1 ? through(tfl.layers.reshape({ targetShape: [...s.outputShape] }), x) : x;
+}
+
+/** @internal Resolved MLP discriminator settings. */
+export interface MlpDiscriminatorSettings {
+  readonly inputShape: readonly number[];
+  readonly hidden: readonly number[];
+  readonly activation: HiddenActivation;
+  readonly leakyAlpha: number;
+  readonly dropout: number;
+  readonly seed: number | undefined;
+}
+
+/** @internal Validates and fills in {@link MLPDiscriminatorArgs}. */
+export function mlpDiscriminatorSettings(args: MLPDiscriminatorArgs): MlpDiscriminatorSettings {
+  const settings = {
+    inputShape: args.inputShape ?? [784],
+    hidden: args.hiddenUnits ?? [256, 256],
+    activation: args.activation ?? 'leakyRelu',
+    leakyAlpha: args.leakyAlpha ?? 0.2,
+    dropout: args.dropout ?? 0,
+    seed: args.seed,
+  } as const;
+  positiveInts('inputShape', settings.inputShape);
+  positiveInts('hiddenUnits', settings.hidden, true);
+  if (!(settings.dropout >= 0 && settings.dropout < 1))
+    throw new GANConfigError('dropout', `must be in [0, 1), got ${settings.dropout}`);
+  return settings;
+}
+
+/** @internal Flattens an example if needed. */
+export function flat(x: Sym): Sym {
+  return x.shape.length > 2 ? through(tfl.layers.flatten(), x) : x;
+}
+
+/** @internal The MLP discriminator's hidden layers: features of a flat input. */
+export function mlpDiscriminatorTrunk(x: Sym, s: MlpDiscriminatorSettings, init: Init): Sym {
+  let h = x;
+  for (const units of s.hidden) {
+    h = through(tfl.layers.dense({ units, ...init() }), h);
+    h = through(activationLayer(s.activation, s.leakyAlpha), h);
+    if (s.dropout > 0) h = through(tfl.layers.dropout({ rate: s.dropout, ...(s.seed === undefined ? {} : { seed: s.seed }) }), h);
+  }
+  return h;
+}
+
+/** @internal A dense layer with one output: the realness logit. */
+export function logitHead(features: Sym, init: Init): Sym {
+  return through(tfl.layers.dense({ units: 1, ...init() }), features);
+}
+
 /**
  * A multilayer-perceptron generator. Defaults: 64 → 256 → 256 → 784, LeakyReLU 0.2, tanh output.
  *
@@ -77,46 +174,20 @@ function activationLayer(activation: HiddenActivation, leakyAlpha: number): tfl.
  * ```
  */
 export function mlpGenerator(args: MLPGeneratorArgs = {}): LayersGenerator {
-  const latentDim = args.latentDim ?? 64;
-  const hidden = args.hiddenUnits ?? [256, 256];
-  const outputShape = args.outputShape ?? [784];
-  positiveInt('latentDim', latentDim);
-  positiveInts('hiddenUnits', hidden, true);
-  positiveInts('outputShape', outputShape);
-  const init = initializers(args.seed);
-  const model = tfl.sequential();
-  model.add(tfl.layers.inputLayer({ inputShape: [latentDim] }));
-  for (const units of hidden) {
-    model.add(tfl.layers.dense({ units, ...init() }));
-    model.add(activationLayer(args.activation ?? 'leakyRelu', args.leakyAlpha ?? 0.2));
-  }
-  const outUnits = outputShape.reduce((a, b) => a * b, 1);
-  model.add(tfl.layers.dense({ units: outUnits, activation: args.outputActivation ?? 'tanh', ...init() }));
-  if (outputShape.length > 1) model.add(tfl.layers.reshape({ targetShape: [...outputShape] }));
-  return generatorFromLayersModel(model);
+  const s = mlpGeneratorSettings(args);
+  const z = tfl.input({ shape: [s.latentDim] });
+  return generatorFromLayersModel(tfl.model({ inputs: z, outputs: mlpGeneratorBody(z, s, initializers(args.seed)) }));
 }
 
 /**
  * A multilayer-perceptron discriminator returning one logit. Defaults: 784 → 256 → 256 → 1, LeakyReLU 0.2.
  */
 export function mlpDiscriminator(args: MLPDiscriminatorArgs = {}): LayersDiscriminator {
-  const inputShape = args.inputShape ?? [784];
-  const hidden = args.hiddenUnits ?? [256, 256];
-  positiveInts('inputShape', inputShape);
-  positiveInts('hiddenUnits', hidden, true);
-  const dropout = args.dropout ?? 0;
-  if (!(dropout >= 0 && dropout < 1)) throw new GANConfigError('dropout', `must be in [0, 1), got ${dropout}`);
+  const s = mlpDiscriminatorSettings(args);
   const init = initializers(args.seed);
-  const model = tfl.sequential();
-  model.add(tfl.layers.inputLayer({ inputShape: [...inputShape] }));
-  if (inputShape.length > 1) model.add(tfl.layers.flatten());
-  for (const units of hidden) {
-    model.add(tfl.layers.dense({ units, ...init() }));
-    model.add(activationLayer(args.activation ?? 'leakyRelu', args.leakyAlpha ?? 0.2));
-    if (dropout > 0) model.add(tfl.layers.dropout({ rate: dropout, ...(args.seed === undefined ? {} : { seed: args.seed }) }));
-  }
-  model.add(tfl.layers.dense({ units: 1, ...init() }));
-  return discriminatorFromLayersModel(model);
+  const x = tfl.input({ shape: [...s.inputShape] });
+  const out = logitHead(mlpDiscriminatorTrunk(flat(x), s, init), init);
+  return discriminatorFromLayersModel(tfl.model({ inputs: x, outputs: out }));
 }
 
 /** Arguments shared by the DCGAN presets. */
@@ -144,7 +215,17 @@ export interface DCGANGeneratorArgs extends DCGANArgs {
   readonly latentDim?: number;
 }
 
-function dcganGeometry(args: DCGANArgs): { size: number; channels: number; base: number; stages: number } {
+/** @internal Resolved DCGAN geometry. */
+export interface DcganGeometry {
+  readonly size: number;
+  readonly channels: number;
+  readonly base: number;
+  readonly stages: number;
+  readonly batchNorm: boolean;
+}
+
+/** @internal Validates and fills in {@link DCGANArgs}. */
+export function dcganGeometry(args: DCGANArgs): DcganGeometry {
   const size = args.imageSize ?? 28;
   const channels = args.channels ?? 1;
   const base = args.baseFilters ?? 64;
@@ -160,7 +241,43 @@ function dcganGeometry(args: DCGANArgs): { size: number; channels: number; base:
   if (size % 2 ** stages !== 0) {
     throw new GANConfigError('imageSize', `must be divisible by 2^stages = ${2 ** stages}, got ${size}`);
   }
-  return { size, channels, base, stages };
+  return { size, channels, base, stages, batchNorm: args.batchNorm ?? true };
+}
+
+/** @internal The DCGAN generator after its (possibly conditioned) input: dense → reshape → transposed convolutions. */
+export function dcganGeneratorBody(h: Sym, g: DcganGeometry, init: Init): Sym {
+  const { size, channels, base, stages, batchNorm: bn } = g;
+  const start = size / 2 ** stages;
+  const startFilters = base * 2 ** (stages - 1);
+  let x = through(tfl.layers.dense({ units: start * start * startFilters, useBias: !bn, ...init() }), h);
+  if (bn) x = through(tfl.layers.batchNormalization(), x);
+  x = through(tfl.layers.reLU(), x);
+  x = through(tfl.layers.reshape({ targetShape: [start, start, startFilters] }), x);
+  for (let i = stages - 2; i >= 0; i--) {
+    const filters = base * 2 ** i;
+    x = through(tfl.layers.conv2dTranspose({ filters, kernelSize: 4, strides: 2, padding: 'same', useBias: !bn, ...init() }), x);
+    if (bn) x = through(tfl.layers.batchNormalization(), x);
+    x = through(tfl.layers.reLU(), x);
+  }
+  return through(
+    tfl.layers.conv2dTranspose({ filters: channels, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', ...init() }),
+    x,
+  );
+}
+
+/** @internal The DCGAN discriminator's convolutions and flatten: features of an image (with any extra channels). */
+export function dcganDiscriminatorTrunk(x: Sym, g: DcganGeometry, init: Init): Sym {
+  let h = x;
+  for (let i = 0; i < g.stages; i++) {
+    const useBn = g.batchNorm && i > 0;
+    h = through(
+      tfl.layers.conv2d({ filters: g.base * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: !useBn, ...init() }),
+      h,
+    );
+    if (useBn) h = through(tfl.layers.batchNormalization(), h);
+    h = through(tfl.layers.leakyReLU({ alpha: 0.2 }), h);
+  }
+  return through(tfl.layers.flatten(), h);
 }
 
 /**
@@ -169,29 +286,11 @@ function dcganGeometry(args: DCGANArgs): { size: number; channels: number; base:
  * z → 7·7·128 → 14×14×64 → 28×28×1.
  */
 export function dcganGenerator(args: DCGANGeneratorArgs = {}): LayersGenerator {
-  const { size, channels, base, stages } = dcganGeometry(args);
+  const g = dcganGeometry(args);
   const latentDim = args.latentDim ?? 100;
   positiveInt('latentDim', latentDim);
-  const bn = args.batchNorm ?? true;
-  const init = initializers(args.seed);
-  const start = size / 2 ** stages;
-  const startFilters = base * 2 ** (stages - 1);
-  const model = tfl.sequential();
-  model.add(tfl.layers.inputLayer({ inputShape: [latentDim] }));
-  model.add(tfl.layers.dense({ units: start * start * startFilters, useBias: !bn, ...init() }));
-  if (bn) model.add(tfl.layers.batchNormalization());
-  model.add(tfl.layers.reLU());
-  model.add(tfl.layers.reshape({ targetShape: [start, start, startFilters] }));
-  for (let i = stages - 2; i >= 0; i--) {
-    const filters = base * 2 ** i;
-    model.add(tfl.layers.conv2dTranspose({ filters, kernelSize: 4, strides: 2, padding: 'same', useBias: !bn, ...init() }));
-    if (bn) model.add(tfl.layers.batchNormalization());
-    model.add(tfl.layers.reLU());
-  }
-  model.add(
-    tfl.layers.conv2dTranspose({ filters: channels, kernelSize: 4, strides: 2, padding: 'same', activation: 'tanh', ...init() }),
-  );
-  return generatorFromLayersModel(model);
+  const z = tfl.input({ shape: [latentDim] });
+  return generatorFromLayersModel(tfl.model({ inputs: z, outputs: dcganGeneratorBody(z, g, initializers(args.seed)) }));
 }
 
 /**
@@ -200,20 +299,8 @@ export function dcganGenerator(args: DCGANGeneratorArgs = {}): LayersGenerator {
  * 28×28×1 → 14×14×64 → 7×7×128 → 1.
  */
 export function dcganDiscriminator(args: DCGANArgs = {}): LayersDiscriminator {
-  const { size, channels, base, stages } = dcganGeometry(args);
-  const bn = args.batchNorm ?? true;
+  const g = dcganGeometry(args);
   const init = initializers(args.seed);
-  const model = tfl.sequential();
-  model.add(tfl.layers.inputLayer({ inputShape: [size, size, channels] }));
-  for (let i = 0; i < stages; i++) {
-    const useBn = bn && i > 0;
-    model.add(
-      tfl.layers.conv2d({ filters: base * 2 ** i, kernelSize: 4, strides: 2, padding: 'same', useBias: !useBn, ...init() }),
-    );
-    if (useBn) model.add(tfl.layers.batchNormalization());
-    model.add(tfl.layers.leakyReLU({ alpha: 0.2 }));
-  }
-  model.add(tfl.layers.flatten());
-  model.add(tfl.layers.dense({ units: 1, ...init() }));
-  return discriminatorFromLayersModel(model);
+  const x = tfl.input({ shape: [g.size, g.size, g.channels] });
+  return discriminatorFromLayersModel(tfl.model({ inputs: x, outputs: logitHead(dcganDiscriminatorTrunk(x, g, init), init) }));
 }

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { type LabelsInput, toLabels } from '../conditional/labels';
 import { DataError, formatShape, GANConfigError, ShapeMismatchError } from '../errors';
 import type { Random } from '../random';
 
@@ -30,9 +31,38 @@ export type BatchInput = tf.Tensor | TensorLikeData;
  */
 export type GANData = tf.Tensor | TensorLikeData | Iterable<BatchInput> | AsyncIterable<BatchInput> | DatasetLike<BatchInput>;
 
-/** A per-epoch stream of batches; each returned tensor belongs to the caller. */
+/** A labelled batch (or, given to `fit`, a whole labelled dataset): examples and their classes. */
+export interface LabeledBatch {
+  /** The examples, `[n, ...exampleShape]`. */
+  readonly x: BatchInput;
+  /** Their classes: indices `[n]` or one-hot `[n, numClasses]`. */
+  readonly labels: LabelsInput;
+}
+
+/**
+ * Training data of a conditional GAN: one {@link LabeledBatch} holding the whole dataset (the
+ * trainer batches and shuffles it), or an iterable / async iterable / `tf.data`-like dataset of
+ * labelled batches.
+ */
+export type LabeledData = LabeledBatch | Iterable<LabeledBatch> | AsyncIterable<LabeledBatch> | DatasetLike<LabeledBatch>;
+
+/** A validated batch owned by the trainer. */
+export interface Batch {
+  /** Examples, float32. */
+  readonly x: tf.Tensor;
+  /** Class indices, int32, for conditional training. */
+  readonly labels?: tf.Tensor1D;
+}
+
+/** Disposes a batch's tensors. */
+export function disposeBatch(b: Batch): void {
+  b.x.dispose();
+  b.labels?.dispose();
+}
+
+/** A per-epoch stream of batches; each returned batch belongs to the caller. */
 export interface BatchStream {
-  next(): Promise<tf.Tensor | undefined>;
+  next(): Promise<Batch | undefined>;
   /** Releases what the stream holds. */
   close(): void;
 }
@@ -77,7 +107,7 @@ export async function assertFinite(x: tf.Tensor, what: string): Promise<void> {
   if (flag) throw new DataError(`${what}: contains NaN or Infinity`);
 }
 
-function tensorSource(data: tf.Tensor, owned: boolean, batchSize: number, shuffle: boolean): DataSource {
+function tensorSource(data: tf.Tensor, labels: tf.Tensor1D | undefined, batchSize: number, shuffle: boolean): DataSource {
   const n = data.shape[0] as number;
   if (!Number.isInteger(batchSize) || batchSize < 1 || batchSize > n) {
     throw new GANConfigError('batchSize', `must be an integer in [1, ${n}] (the number of examples), got ${batchSize}`);
@@ -93,9 +123,14 @@ function tensorSource(data: tf.Tensor, owned: boolean, batchSize: number, shuffl
         next: async () => {
           if (b >= batches) return undefined;
           const start = b++ * batchSize;
-          if (order === undefined) return tf.slice(data, start, batchSize);
+          if (order === undefined) {
+            return {
+              x: tf.slice(data, start, batchSize),
+              ...(labels === undefined ? {} : { labels: tf.slice(labels, start, batchSize) }),
+            };
+          }
           const idx = tf.tensor1d(order.slice(start, start + batchSize), 'int32');
-          const batch = tf.gather(data, idx);
+          const batch = { x: tf.gather(data, idx), ...(labels === undefined ? {} : { labels: tf.gather(labels, idx) }) };
           idx.dispose();
           return batch;
         },
@@ -103,20 +138,20 @@ function tensorSource(data: tf.Tensor, owned: boolean, batchSize: number, shuffl
       };
     },
     dispose() {
-      if (owned) data.dispose();
+      data.dispose();
+      labels?.dispose();
     },
   };
 }
 
-function iterableSource(
-  data: Iterable<BatchInput> | AsyncIterable<BatchInput> | DatasetLike<BatchInput>,
-  shape: readonly number[],
-): DataSource {
+type AnyIterable = Iterable<unknown> | AsyncIterable<unknown> | DatasetLike<unknown>;
+
+function iterableSource(data: AnyIterable, shape: readonly number[], numClasses: number | undefined): DataSource {
   return {
     checkBatches: true,
     size: undefined,
     epoch() {
-      let iterator: Promise<{ next(): Promise<IteratorResult<BatchInput>> | IteratorResult<BatchInput> }> | undefined;
+      let iterator: Promise<{ next(): Promise<IteratorResult<unknown>> | IteratorResult<unknown> }> | undefined;
       const open = () => {
         if (Symbol.asyncIterator in data) return Promise.resolve(data[Symbol.asyncIterator]());
         if (Symbol.iterator in data) return Promise.resolve(data[Symbol.iterator]());
@@ -129,10 +164,10 @@ function iterableSource(
           if (result.done) return undefined;
           const value = result.value;
           try {
-            return toExamples(value, shape, 'data batch');
+            return await toBatch(value, shape, numClasses, 'data batch');
           } finally {
             // The trainer owns yielded tensors (as model.fitDataset does).
-            if (value instanceof tf.Tensor) value.dispose();
+            tf.dispose(ownedTensors(value));
           }
         },
         close() {},
@@ -140,6 +175,43 @@ function iterableSource(
     },
     dispose() {},
   };
+}
+
+function ownedTensors(value: unknown): tf.Tensor[] {
+  if (value instanceof tf.Tensor) return [value];
+  if (isLabeled(value)) return [value.x, value.labels].filter((t): t is tf.Tensor => t instanceof tf.Tensor);
+  return [];
+}
+
+/** Whether a value is a `{ x, labels }` record. */
+export function isLabeled(value: unknown): value is LabeledBatch {
+  return typeof value === 'object' && value !== null && !(value instanceof tf.Tensor) && 'x' in value && 'labels' in value;
+}
+
+/**
+ * Converts and validates one batch: examples of the right shape and, for conditional
+ * training (`numClasses` given), one valid label per example. Returns new tensors.
+ */
+export async function toBatch(
+  value: unknown,
+  shape: readonly number[],
+  numClasses: number | undefined,
+  what: string,
+): Promise<Batch> {
+  if (numClasses === undefined) {
+    if (isLabeled(value)) throw new GANConfigError(what, 'labels were given to an unconditional GAN (pass the examples alone)');
+    return { x: toExamples(value as BatchInput, shape, what) };
+  }
+  if (!isLabeled(value)) {
+    throw new GANConfigError(`${what}`, 'a conditional GAN needs labelled batches: { x, labels }');
+  }
+  const x = toExamples(value.x, shape, what);
+  try {
+    return { x, labels: await toLabels(value.labels, numClasses, x.shape[0], `${what} labels`) };
+  } catch (e) {
+    x.dispose();
+    throw e;
+  }
 }
 
 /** Options of {@link createDataSource}. */
@@ -150,28 +222,47 @@ export interface DataSourceOptions {
   readonly shuffle: boolean;
   /** Check tensor and array data once for NaN/Infinity. */
   readonly checkFinite: boolean;
+  /** The number of classes, for conditional training. */
+  readonly numClasses?: number;
 }
 
+const isWholeData = (data: unknown): boolean => data instanceof tf.Tensor || Array.isArray(data) || isTypedArray(data);
+
 /**
- * Normalises any {@link GANData} into a {@link DataSource}, validating tensor
- * and array data (shape, emptiness, batch size, finiteness) up front.
+ * Normalises any {@link GANData} (or {@link LabeledData}) into a {@link DataSource},
+ * validating tensor and array data (shape, emptiness, batch size, finiteness, labels) up front.
  */
 export async function createDataSource(
-  data: GANData,
+  data: GANData | LabeledData,
   exampleShape: readonly number[],
   options: DataSourceOptions,
 ): Promise<DataSource> {
-  if (data instanceof tf.Tensor || Array.isArray(data) || isTypedArray(data)) {
-    if (data instanceof tf.Tensor && data.isDisposed) throw new DataError('data: the tensor is disposed');
-    if ((Array.isArray(data) || isTypedArray(data)) && (data as ArrayLike<unknown>).length === 0) {
+  const { numClasses } = options;
+  const whole =
+    numClasses === undefined
+      ? isWholeData(data)
+        ? data
+        : undefined
+      : isLabeled(data) && isWholeData(data.x)
+        ? data.x
+        : undefined;
+  if (numClasses === undefined && isLabeled(data)) {
+    throw new GANConfigError('data', 'labels were given to an unconditional GAN (pass the examples alone)');
+  }
+  if (whole !== undefined) {
+    if (whole instanceof tf.Tensor && whole.isDisposed) throw new DataError('data: the tensor is disposed');
+    if (!(whole instanceof tf.Tensor) && (whole as ArrayLike<unknown>).length === 0)
       throw new DataError('data: is empty (0 examples)');
-    }
-    const examples = toExamples(data as BatchInput, exampleShape, 'data');
+    const examples = toExamples(whole as BatchInput, exampleShape, 'data');
+    let labels: tf.Tensor1D | undefined;
     try {
+      if (numClasses !== undefined)
+        labels = await toLabels((data as LabeledBatch).labels, numClasses, examples.shape[0], 'data labels');
       if (options.checkFinite) await assertFinite(examples, 'data');
-      return tensorSource(examples, true, options.batchSize, options.shuffle);
+      return tensorSource(examples, labels, options.batchSize, options.shuffle);
     } catch (e) {
       examples.dispose();
+      labels?.dispose();
       throw e;
     }
   }
@@ -180,7 +271,11 @@ export async function createDataSource(
     typeof data === 'object' &&
     (Symbol.asyncIterator in data || Symbol.iterator in data || 'iterator' in data)
   ) {
-    return iterableSource(data as Iterable<BatchInput>, exampleShape);
+    return iterableSource(data as AnyIterable, exampleShape, numClasses);
   }
-  throw new DataError('data: expected a tf.Tensor, an array, an iterable or async iterable of batches, or a tf.data.Dataset');
+  throw new DataError(
+    numClasses === undefined
+      ? 'data: expected a tf.Tensor, an array, an iterable or async iterable of batches, or a tf.data.Dataset'
+      : 'data: expected { x, labels } or an iterable, async iterable or tf.data.Dataset of { x, labels } batches',
+  );
 }

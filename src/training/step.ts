@@ -1,13 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { GANConfigError } from '../errors';
 import type { DiscriminatorLossContext, GANLoss, GeneratorLossContext } from '../losses/types';
-import type { Discriminator, Generator } from '../models/types';
+import type { AnyDiscriminator, AnyGenerator, DiscriminatorOutput } from '../models/types';
 
 /** The models and objective one update works on. */
 export interface GANParts {
-  /** The generator G. */
-  readonly generator: Generator;
-  /** The discriminator (critic) D. */
-  readonly discriminator: Discriminator;
+  /** The generator G (conditional or not). */
+  readonly generator: AnyGenerator;
+  /** The discriminator (critic) D (conditional or not). */
+  readonly discriminator: AnyDiscriminator;
   /** The objective. */
   readonly loss: GANLoss;
 }
@@ -20,6 +21,10 @@ export interface DiscriminatorStepArgs extends GANParts {
   readonly real: tf.Tensor;
   /** A batch of latent vectors, `[m, latentDim]`. */
   readonly z: tf.Tensor2D;
+  /** Conditional models: the real batch's classes, int32 `[m]`. */
+  readonly realLabels?: tf.Tensor1D;
+  /** Conditional models: the classes G generates for, int32 `[m]`. */
+  readonly fakeLabels?: tf.Tensor1D;
 }
 
 /** Arguments of {@link generatorStep}. */
@@ -28,6 +33,33 @@ export interface GeneratorStepArgs extends GANParts {
   readonly optimizer: tf.Optimizer;
   /** A batch of latent vectors, `[m, latentDim]`. */
   readonly z: tf.Tensor2D;
+  /** Conditional models: the classes G generates for, int32 `[m]`. */
+  readonly fakeLabels?: tf.Tensor1D;
+}
+
+/** Runs G, passing labels only to a conditional generator. */
+export function runGenerator(
+  generator: AnyGenerator,
+  z: tf.Tensor2D,
+  training: boolean,
+  labels: tf.Tensor1D | undefined,
+): tf.Tensor {
+  if (generator.numClasses === undefined) return generator.apply(z, { training });
+  if (labels === undefined) throw new GANConfigError('labels', 'the conditional generator needs labels');
+  return generator.apply(z, { training, labels });
+}
+
+/** Runs D, passing labels only to a conditional discriminator, and normalises its output. */
+export function runDiscriminator(
+  discriminator: AnyDiscriminator,
+  x: tf.Tensor,
+  training: boolean,
+  labels: tf.Tensor1D | undefined,
+): DiscriminatorOutput {
+  if (discriminator.numClasses === undefined) return { logits: discriminator.apply(x, { training }) };
+  if (labels === undefined) throw new GANConfigError('labels', 'the conditional discriminator needs labels');
+  const out = discriminator.apply(x, { training, labels });
+  return out instanceof tf.Tensor ? { logits: out } : out;
 }
 
 const meanProbability = (logits: tf.Tensor): tf.Scalar => tf.mean(tf.sigmoid(logits));
@@ -45,16 +77,28 @@ export interface UpdateGradients {
  * `discriminator.trainableVariables` only (nothing is applied).
  */
 export function discriminatorGradients(args: Omit<DiscriminatorStepArgs, 'optimizer'>): UpdateGradients {
-  const { generator, discriminator, loss, real, z } = args;
+  const { generator, discriminator, loss, real, z, realLabels, fakeLabels } = args;
   return tf.tidy(() => {
     // G(z) is computed outside the gradient tape: D's update needs no path into G.
-    const fake = generator.apply(z, { training: true });
-    const discriminate = (x: tf.Tensor): tf.Tensor => discriminator.apply(x, { training: true });
+    const fake = runGenerator(generator, z, true, fakeLabels);
     let probabilities: tf.Tensor | undefined;
     const { value, grads } = tf.variableGrads(() => {
-      const realLogits = discriminate(real);
-      const fakeLogits = discriminate(fake);
-      const context: DiscriminatorLossContext = { realLogits, fakeLogits, real, fake, discriminate };
+      const r = runDiscriminator(discriminator, real, true, realLabels);
+      const f = runDiscriminator(discriminator, fake, true, fakeLabels);
+      const realLogits = r.logits;
+      const fakeLogits = f.logits;
+      const context: DiscriminatorLossContext = {
+        realLogits,
+        fakeLogits,
+        real,
+        fake,
+        discriminate: (x: tf.Tensor, labels?: tf.Tensor1D) =>
+          runDiscriminator(discriminator, x, true, labels ?? realLabels).logits,
+        ...(realLabels === undefined ? {} : { realLabels }),
+        ...(fakeLabels === undefined ? {} : { fakeLabels }),
+        ...(r.classLogits === undefined ? {} : { realClassLogits: r.classLogits }),
+        ...(f.classLogits === undefined ? {} : { fakeClassLogits: f.classLogits }),
+      };
       const lossValue = loss.discriminator(context);
       probabilities = tf.keep(tf.stack([meanProbability(realLogits), meanProbability(fakeLogits)]));
       return lossValue;
@@ -70,12 +114,17 @@ export function discriminatorGradients(args: Omit<DiscriminatorStepArgs, 'optimi
  * `generator.trainableVariables` only (nothing is applied).
  */
 export function generatorGradients(args: Omit<GeneratorStepArgs, 'optimizer'>): UpdateGradients {
-  const { generator, discriminator, loss, z } = args;
+  const { generator, discriminator, loss, z, fakeLabels } = args;
   return tf.tidy(() => {
     const { value, grads } = tf.variableGrads(() => {
-      const fake = generator.apply(z, { training: true });
-      const fakeLogits = discriminator.apply(fake, { training: true });
-      const context: GeneratorLossContext = { fakeLogits, fake };
+      const fake = runGenerator(generator, z, true, fakeLabels);
+      const f = runDiscriminator(discriminator, fake, true, fakeLabels);
+      const context: GeneratorLossContext = {
+        fakeLogits: f.logits,
+        fake,
+        ...(fakeLabels === undefined ? {} : { fakeLabels }),
+        ...(f.classLogits === undefined ? {} : { fakeClassLogits: f.classLogits }),
+      };
       return loss.generator(context);
     }, generator.trainableVariables as tf.Variable[]);
     return { grads, stats: tf.reshape(value, [1]) as tf.Tensor1D };

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from '../conditional/labels';
 import { CheckpointError, DataError, formatShape, GANConfigError, GANError, NonFiniteError, ShapeMismatchError } from '../errors';
 import {
   assertSameVariables,
@@ -19,12 +20,37 @@ import { parseJsonData } from '../io/safe-json';
 import { type LossName, lossNames, resolveLoss } from '../losses/builtins';
 import type { GANLoss } from '../losses/types';
 import type { LayersGenerator } from '../models/adapters';
-import type { Discriminator, Generator } from '../models/types';
+import type {
+  AnyDiscriminator,
+  AnyGenerator,
+  ConditionalGenerator,
+  DiscriminatorFor,
+  Generator,
+} from '../models/types';
 import { Random } from '../random';
 import { type CallbackContext, epochLogs, type GANCallback, History, type StepLogs } from './callbacks';
-import { assertFinite, type BatchInput, createDataSource, type GANData, toExamples } from './data';
+import {
+  assertFinite,
+  type Batch,
+  type BatchInput,
+  createDataSource,
+  disposeBatch,
+  type GANData,
+  isLabeled,
+  type LabeledBatch,
+  type LabeledData,
+  toBatch,
+} from './data';
 import { assertCounts, fixedSchedule, type UpdateSchedule } from './schedule';
-import { allFinite, applyUpdate, discriminatorGradients, generatorGradients, type UpdateGradients } from './step';
+import {
+  allFinite,
+  applyUpdate,
+  discriminatorGradients,
+  generatorGradients,
+  runDiscriminator,
+  runGenerator,
+  type UpdateGradients,
+} from './step';
 
 /** Draws a batch of latent vectors `[n, latentDim]`; `seed` comes from the trainer's seeded generator. */
 export type NoiseSampler = (shape: [number, number], seed: number) => tf.Tensor2D;
@@ -39,12 +65,34 @@ export function noiseSampler(name: NoiseName): NoiseSampler {
     : (shape, seed) => tf.randomUniform(shape, -1, 1, 'float32', seed);
 }
 
-/** Configuration of a {@link GANTrainer}. */
-export interface GANTrainerConfig {
-  /** The generator G. */
-  readonly generator: Generator;
-  /** The discriminator (critic) D; it must return logits. */
-  readonly discriminator: Discriminator;
+/** Whether a generator type is conditional: `true` or `false` at the type level. */
+export type IsConditional<G extends AnyGenerator> = G extends ConditionalGenerator ? true : false;
+
+/** One step's input: a batch (or k batches) — labelled `{ x, labels }` for a conditional GAN. */
+export type StepInput<G extends AnyGenerator> = G extends ConditionalGenerator
+  ? LabeledBatch | readonly LabeledBatch[]
+  : BatchInput | readonly BatchInput[];
+
+/** `fit`'s data: {@link GANData}, or {@link LabeledData} for a conditional GAN. */
+export type DataFor<G extends AnyGenerator> = G extends ConditionalGenerator ? LabeledData : GANData;
+
+/** The extra arguments of `sample` and `generate`: optional labels for a conditional GAN, none otherwise. */
+export type LabelArgs<G extends AnyGenerator> = G extends ConditionalGenerator ? [labels?: LabelsInput] : [];
+
+/**
+ * Configuration of a {@link GANTrainer}. The generator's type decides whether the trainer is
+ * conditional; the discriminator must be of the matching kind.
+ */
+export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
+  /** The generator G — a {@link ConditionalGenerator} makes a conditional GAN (CGAN/ACGAN). */
+  readonly generator: G;
+  /** The discriminator (critic) D; it must return logits (and, for ACGAN, class logits). */
+  readonly discriminator: DiscriminatorFor<G>;
+  /**
+   * Conditional GANs: the distribution of the classes G is trained to generate —
+   * `'uniform'` (default), one probability per class, or a sampler.
+   */
+  readonly labelDistribution?: 'uniform' | readonly number[] | LabelSampler;
   /** The objective: a {@link GANLoss} or a built-in's name. Default `'non-saturating'`. */
   readonly loss?: GANLoss | LossName;
   /** k: discriminator updates per step, each on its own real batch (Algorithm 1). Default 1. */
@@ -100,11 +148,13 @@ const sameShape = (a: readonly number[], b: readonly number[]): boolean => a.len
  * const samples = trainer.sample(16);
  * ```
  */
-export class GANTrainer {
+export class GANTrainer<G extends AnyGenerator = Generator> {
   /** The generator being trained. */
-  readonly generator: Generator;
+  readonly generator: G;
   /** The discriminator being trained. */
-  readonly discriminator: Discriminator;
+  readonly discriminator: DiscriminatorFor<G>;
+  /** Number of classes of a conditional GAN; `undefined` for an unconditional one. */
+  readonly numClasses: number | undefined;
   /** The resolved objective. */
   readonly loss: GANLoss;
   /** The k-steps policy. */
@@ -119,6 +169,7 @@ export class GANTrainer {
   readonly history = new History();
 
   private readonly sampleNoise: NoiseSampler;
+  private readonly sampleLabels: LabelSampler | undefined;
   /** The plain-data part of the configuration, recorded in checkpoints. */
   private readonly recordedConfig: Record<string, unknown>;
   private readonly checkFinite: boolean;
@@ -132,10 +183,25 @@ export class GANTrainer {
    * @throws {@link GANConfigError} for invalid options (unknown loss name, k < 1, …).
    * @throws {@link ShapeMismatchError} when G's output does not fit D's input, or D does not return one logit per example.
    */
-  constructor(config: GANTrainerConfig) {
+  constructor(config: GANTrainerConfig<G>) {
     const { generator, discriminator } = config;
     if (generator == null || discriminator == null) {
       throw new GANConfigError(generator == null ? 'generator' : 'discriminator', 'is required');
+    }
+    const d = discriminator as AnyDiscriminator;
+    if (generator.numClasses !== d.numClasses) {
+      throw new GANConfigError(
+        'discriminator',
+        generator.numClasses === undefined || d.numClasses === undefined
+          ? 'a conditional generator needs a conditional discriminator and vice versa'
+          : `the generator has ${generator.numClasses} classes, the discriminator ${d.numClasses}`,
+      );
+    }
+    if (generator.numClasses !== undefined && (!Number.isInteger(generator.numClasses) || generator.numClasses < 2)) {
+      throw new GANConfigError('numClasses', `must be an integer ≥ 2, got ${generator.numClasses}`);
+    }
+    if (config.labelDistribution !== undefined && generator.numClasses === undefined) {
+      throw new GANConfigError('labelDistribution', 'only a conditional GAN samples labels');
     }
     if (!sameShape(generator.outputShape, discriminator.inputShape)) {
       throw new ShapeMismatchError(
@@ -159,6 +225,10 @@ export class GANTrainer {
     }
     this.generator = generator;
     this.discriminator = discriminator;
+    this.numClasses = generator.numClasses;
+    const labels = config.labelDistribution ?? 'uniform';
+    this.sampleLabels =
+      this.numClasses === undefined ? undefined : typeof labels === 'function' ? labels : labelSampler(labels, this.numClasses);
     this.checkDryRun();
     this.sampleNoise = typeof noise === 'function' ? noise : noiseSampler(noise);
     this.random = new Random(config.seed);
@@ -191,7 +261,8 @@ export class GANTrainer {
   private checkDryRun(): void {
     const { generator: g, discriminator: d } = this;
     tf.tidy(() => {
-      const fake = g.apply(tf.zeros([2, g.latentDim]) as tf.Tensor2D, { training: false });
+      const labels = this.numClasses === undefined ? undefined : (tf.tensor1d([0, 1], 'int32') as tf.Tensor1D);
+      const fake = runGenerator(g, tf.zeros([2, g.latentDim]) as tf.Tensor2D, false, labels);
       if (!sameShape(fake.shape, [2, ...g.outputShape])) {
         throw new ShapeMismatchError(
           'generator output (for 2 latent vectors)',
@@ -199,12 +270,19 @@ export class GANTrainer {
           formatShape(fake.shape),
         );
       }
-      const logits = d.apply(fake, { training: false });
+      const { logits, classLogits } = runDiscriminator(d, fake, false, labels);
       if (!sameShape(logits.shape, [2, 1]) && !sameShape(logits.shape, [2])) {
         throw new ShapeMismatchError(
           'discriminator output (one logit per example, for 2 examples)',
           '[2, 1] or [2]',
           formatShape(logits.shape),
+        );
+      }
+      if (classLogits !== undefined && !sameShape(classLogits.shape, [2, this.numClasses as number])) {
+        throw new ShapeMismatchError(
+          'discriminator class logits (for 2 examples)',
+          formatShape([2, this.numClasses as number]),
+          formatShape(classLogits.shape),
         );
       }
     });
@@ -239,31 +317,43 @@ export class GANTrainer {
   }
 
   /** Runs one step on already validated, trainer-owned batches, then disposes them. */
-  private async runStep(batches: tf.Tensor[], epoch: number): Promise<StepLogs> {
-    const parts = { generator: this.generator, discriminator: this.discriminator, loss: this.loss };
+  private async runStep(batches: Batch[], epoch: number): Promise<StepLogs> {
+    const parts = {
+      generator: this.generator as AnyGenerator,
+      discriminator: this.discriminator as AnyDiscriminator,
+      loss: this.loss,
+    };
     const counts = this.schedule.countsAt(this.globalStep);
     const dStats: tf.Tensor[] = [];
     const gStats: tf.Tensor[] = [];
     let m = 0;
     try {
       for (const real of batches) {
-        m = real.shape[0] as number;
+        m = real.x.shape[0] as number;
         const z = this.noise(m);
-        const update = discriminatorGradients({ ...parts, real, z });
-        z.dispose();
+        const fakeLabels = this.labels(m);
+        const update = discriminatorGradients({
+          ...parts,
+          real: real.x,
+          z,
+          ...(real.labels === undefined ? {} : { realLabels: real.labels }),
+          ...(fakeLabels === undefined ? {} : { fakeLabels }),
+        });
+        tf.dispose([z, fakeLabels as tf.Tensor]);
         dStats.push(await this.apply(this.discriminatorOptimizer, update, 'discriminator'));
       }
       for (let i = 0; i < counts.generator; i++) {
         const z = this.noise(m);
-        const update = generatorGradients({ ...parts, z });
-        z.dispose();
+        const fakeLabels = this.labels(m);
+        const update = generatorGradients({ ...parts, z, ...(fakeLabels === undefined ? {} : { fakeLabels }) });
+        tf.dispose([z, fakeLabels as tf.Tensor]);
         gStats.push(await this.apply(this.generatorOptimizer, update, 'generator'));
       }
     } catch (err) {
       tf.dispose([...dStats, ...gStats]);
       throw err;
     } finally {
-      tf.dispose(batches);
+      for (const b of batches) disposeBatch(b);
     }
     // One read back per step: [dLoss, dReal, dFake, gLoss].
     const summary = tf.tidy(() => tf.concat([tf.mean(tf.stack(dStats), 0), tf.mean(tf.stack(gStats), 0)]));
@@ -281,18 +371,23 @@ export class GANTrainer {
     return logs;
   }
 
+  /** Fresh labels for G (conditional GANs), or undefined. */
+  private labels(n: number): tf.Tensor1D | undefined {
+    return this.sampleLabels?.(n, this.random.nextSeed());
+  }
+
   /** Converts and validates user batches; nothing is changed if this throws. */
-  private async prepare(inputs: readonly BatchInput[]): Promise<tf.Tensor[]> {
-    const prepared: tf.Tensor[] = [];
+  private async prepare(inputs: readonly unknown[]): Promise<Batch[]> {
+    const prepared: Batch[] = [];
     try {
       for (const input of inputs) {
-        const t = toExamples(input, this.discriminator.inputShape, 'data batch');
-        prepared.push(t);
-        if (this.checkFinite) await assertFinite(t, 'data batch');
+        const b = await toBatch(input, this.discriminator.inputShape, this.numClasses, 'data batch');
+        prepared.push(b);
+        if (this.checkFinite) await assertFinite(b.x, 'data batch');
       }
       return prepared;
     } catch (e) {
-      tf.dispose(prepared);
+      for (const b of prepared) disposeBatch(b);
       throw e;
     }
   }
@@ -300,17 +395,17 @@ export class GANTrainer {
   /**
    * Runs one training step: k discriminator updates, then the generator updates.
    *
-   * @param batch one real batch (reused for each of the k updates) or exactly k batches.
-   *   Your tensors stay yours: the trainer does not dispose them.
+   * @param batch one real batch (reused for each of the k updates) or exactly k batches —
+   *   `{ x, labels }` records for a conditional GAN. Your tensors stay yours.
    * @throws {@link ShapeMismatchError}, {@link DataError} or {@link GANConfigError} before any variable changes.
    */
-  async step(batch: BatchInput | readonly BatchInput[]): Promise<StepLogs> {
+  async step(batch: StepInput<G>): Promise<StepLogs> {
     this.assertUsable();
     this.enter();
     try {
       const counts = this.schedule.countsAt(this.globalStep);
       assertCounts(counts);
-      const list = isBatchList(batch) ? batch : Array.from({ length: counts.discriminator }, () => batch as BatchInput);
+      const list: readonly unknown[] = isBatchList(batch) ? batch : Array.from({ length: counts.discriminator }, () => batch);
       if (list.length !== counts.discriminator) {
         throw new GANConfigError('batch', `expected 1 batch or k = ${counts.discriminator} batches, got ${list.length}`);
       }
@@ -332,7 +427,7 @@ export class GANTrainer {
    *
    * @throws {@link GANConfigError}, {@link ShapeMismatchError} or {@link DataError} before any variable changes.
    */
-  async fit(data: GANData, options: FitOptions = {}): Promise<History> {
+  async fit(data: DataFor<G>, options: FitOptions = {}): Promise<History> {
     this.assertUsable();
     const epochs = options.epochs ?? 1;
     if (!Number.isInteger(epochs) || epochs < 1) throw new GANConfigError('epochs', `must be a positive integer, got ${epochs}`);
@@ -356,6 +451,7 @@ export class GANTrainer {
         batchSize,
         shuffle: options.shuffle ?? true,
         checkFinite: this.checkFinite,
+        ...(this.numClasses === undefined ? {} : { numClasses: this.numClasses }),
       });
       for (const cb of callbacks) await cb.onTrainBegin?.(context);
       let lastYield = Date.now();
@@ -370,20 +466,20 @@ export class GANTrainer {
             if (signal?.aborted || stopRequested) break;
             const counts = this.schedule.countsAt(this.globalStep);
             assertCounts(counts);
-            const batches: tf.Tensor[] = [];
+            const batches: Batch[] = [];
             try {
               while (batches.length < counts.discriminator) {
                 const b = await stream.next();
                 if (b === undefined) break;
                 batches.push(b);
-                if (source.checkBatches && this.checkFinite) await assertFinite(b, 'data batch');
+                if (source.checkBatches && this.checkFinite) await assertFinite(b.x, 'data batch');
               }
             } catch (err) {
-              tf.dispose(batches);
+              for (const b of batches) disposeBatch(b);
               throw err;
             }
             if (batches.length < counts.discriminator) {
-              tf.dispose(batches);
+              for (const b of batches) disposeBatch(b);
               break;
             }
             for (const cb of callbacks) await cb.onStepBegin?.(this.globalStep, context);
@@ -588,10 +684,10 @@ export class GANTrainer {
    *
    * @throws {@link CheckpointError} before anything is built when the checkpoint is unusable.
    */
-  static async load(
+  static async load<G extends AnyGenerator = Generator>(
     source: string | tf.io.IOHandler,
-    config: Omit<GANTrainerConfig, 'loss'> & { readonly loss?: GANLoss | LossName },
-  ): Promise<GANTrainer> {
+    config: Omit<GANTrainerConfig<G>, 'loss'> & { readonly loss?: GANLoss | LossName },
+  ): Promise<GANTrainer<G>> {
     const artifacts = await readArtifacts(source);
     const header = parseHeader(artifacts.modelTopology);
     const recorded = header.config;
@@ -601,7 +697,7 @@ export class GANTrainer {
     }
     const pick = <K extends string>(key: K, test: (v: unknown) => boolean) =>
       recorded[key] !== undefined && test(recorded[key]) ? { [key]: recorded[key] } : {};
-    const built: GANTrainerConfig = {
+    const built: GANTrainerConfig<G> = {
       ...(config.schedule === undefined ? pick('discriminatorSteps', Number.isInteger) : {}),
       ...(config.schedule === undefined ? pick('generatorSteps', Number.isInteger) : {}),
       ...pick('noise', (v) => v === 'normal' || v === 'uniform'),
@@ -647,38 +743,81 @@ export class GANTrainer {
     );
   }
 
-  /**
-   * Generates `n` examples from fresh noise (inference mode). The caller disposes the result.
-   */
-  sample(n: number): tf.Tensor {
-    this.assertUsable();
-    if (!Number.isInteger(n) || n < 1) throw new GANConfigError('n', `must be a positive integer, got ${n}`);
-    return tf.tidy(() => this.generator.apply(this.noise(n), { training: false }));
+  /** Validated labels for n examples: the given ones, or sampled ones for a conditional GAN without them. */
+  private labelsFor(n: number, given: LabelsInput | undefined): tf.Tensor1D | undefined {
+    if (this.numClasses === undefined) {
+      if (given !== undefined) throw new GANConfigError('labels', 'labels were given to an unconditional GAN');
+      return undefined;
+    }
+    return given === undefined ? this.labels(n) : toLabelsSync(given, this.numClasses, n);
   }
 
   /**
-   * Runs G on given latent vectors `[n, latentDim]` (inference mode). The caller disposes the result.
-   *
-   * @throws {@link ShapeMismatchError} when `z` is not `[n, latentDim]`.
+   * Generates `n` examples from fresh noise (inference mode). A conditional GAN generates for
+   * the given `labels` (one per example), or for labels drawn from its label distribution.
+   * The caller disposes the result.
    */
-  generate(z: tf.Tensor2D): tf.Tensor {
+  sample(n: number, ...labels: LabelArgs<G>): tf.Tensor {
+    this.assertUsable();
+    if (!Number.isInteger(n) || n < 1) throw new GANConfigError('n', `must be a positive integer, got ${n}`);
+    const y = this.labelsFor(n, labels[0]);
+    try {
+      return tf.tidy(() => runGenerator(this.generator, this.noise(n), false, y));
+    } finally {
+      y?.dispose();
+    }
+  }
+
+  /**
+   * Runs G on given latent vectors `[n, latentDim]` (and, conditional, labels) in inference mode.
+   * The caller disposes the result.
+   *
+   * @throws {@link ShapeMismatchError} when `z` is not `[n, latentDim]` or the labels do not fit.
+   */
+  generate(z: tf.Tensor2D, ...labels: LabelArgs<G>): tf.Tensor {
     this.assertUsable();
     if (z.rank !== 2 || z.shape[1] !== this.generator.latentDim) {
       throw new ShapeMismatchError('latent vectors', formatShape([null, this.generator.latentDim]), formatShape(z.shape));
     }
-    return tf.tidy(() => this.generator.apply(z, { training: false }));
+    const y = this.labelsFor(z.shape[0], labels[0]);
+    try {
+      return tf.tidy(() => runGenerator(this.generator, z, false, y));
+    } finally {
+      y?.dispose();
+    }
   }
 
   /**
-   * D's probability D(x) = sigmoid(logit) for a batch of examples (inference mode). The caller disposes the result.
+   * A class-by-row sample grid of a conditional GAN: `perClass` samples of class 0, then of
+   * class 1, …, shaped `[numClasses · perClass, ...outputShape]`. The caller disposes it.
    */
-  discriminate(x: tf.Tensor): tf.Tensor {
+  sampleGrid(this: GANTrainer<ConditionalGenerator>, perClass: number): tf.Tensor {
+    if (!Number.isInteger(perClass) || perClass < 1)
+      throw new GANConfigError('perClass', `must be a positive integer, got ${perClass}`);
+    const classes = this.numClasses as number;
+    const labels = Array.from({ length: classes * perClass }, (_, i) => Math.floor(i / perClass));
+    return this.sample(labels.length, labels);
+  }
+
+  /**
+   * D's probability D(x) = sigmoid(logit) for a batch of examples (inference mode); a conditional
+   * D needs their labels. The caller disposes the result.
+   */
+  discriminate(x: tf.Tensor, ...labels: LabelArgs<G>): tf.Tensor {
     this.assertUsable();
     const shape = x.shape.slice(1);
     if (!sameShape(shape, this.discriminator.inputShape)) {
       throw new ShapeMismatchError('examples', formatShape([null, ...this.discriminator.inputShape]), formatShape(x.shape));
     }
-    return tf.tidy(() => tf.sigmoid(this.discriminator.apply(x, { training: false })));
+    if (this.numClasses !== undefined && labels[0] === undefined) {
+      throw new GANConfigError('labels', 'a conditional discriminator needs the labels of the examples');
+    }
+    const y = this.labelsFor(x.shape[0] as number, labels[0]);
+    try {
+      return tf.tidy(() => tf.sigmoid(runDiscriminator(this.discriminator, x, false, y).logits));
+    } finally {
+      y?.dispose();
+    }
   }
 
   /** Releases both optimizers and both models. The trainer cannot be used afterwards. */
@@ -692,7 +831,10 @@ export class GANTrainer {
   }
 }
 
-function stateOf(model: Generator | Discriminator): readonly tf.Variable[] {
+function stateOf(model: {
+  readonly stateVariables?: readonly tf.Variable[];
+  readonly trainableVariables: readonly tf.Variable[];
+}): readonly tf.Variable[] {
   return model.stateVariables ?? model.trainableVariables;
 }
 
@@ -762,6 +904,7 @@ function optimizerFromRecord(record: OptimizerRecord): tf.Optimizer {
   return fromConfig(cls, record.config as tf.serialization.ConfigDict) as tf.Optimizer;
 }
 
-function isBatchList(batch: BatchInput | readonly BatchInput[]): batch is readonly BatchInput[] {
-  return Array.isArray(batch) && batch.length > 0 && batch.every((b) => b instanceof tf.Tensor);
+/** A list of batches: an array of tensors or of `{ x, labels }` records (a plain nested array is one batch). */
+function isBatchList(batch: unknown): batch is readonly unknown[] {
+  return Array.isArray(batch) && batch.length > 0 && batch.every((b) => b instanceof tf.Tensor || isLabeled(b));
 }
