@@ -20,13 +20,7 @@ import { parseJsonData } from '../io/safe-json';
 import { type LossName, lossNames, resolveLoss } from '../losses/builtins';
 import type { GANLoss } from '../losses/types';
 import type { LayersGenerator } from '../models/adapters';
-import type {
-  AnyDiscriminator,
-  AnyGenerator,
-  ConditionalGenerator,
-  DiscriminatorFor,
-  Generator,
-} from '../models/types';
+import type { AnyDiscriminator, AnyGenerator, ConditionalGenerator, DiscriminatorFor, Generator } from '../models/types';
 import { Random } from '../random';
 import { type CallbackContext, epochLogs, type GANCallback, History, type StepLogs } from './callbacks';
 import {
