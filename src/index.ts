@@ -122,3 +122,14 @@ export {
   type OptimizerRecord,
   type VariableRecord,
 } from './io/checkpoint';
+
+export {
+  installWasmTrainingKernels,
+  uninstallWasmTrainingKernels,
+  installedWasmTrainingKernels,
+  WASM_MISSING_TRAINING_KERNELS,
+  WASM_REPLACED_KERNELS,
+  type WasmTuneUpOptions,
+  type WasmTuneUpReport,
+  type WasmTuneUpRemoval,
+} from './backends/index';

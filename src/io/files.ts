@@ -14,11 +14,17 @@ const MAGIC = 'TFGANCK1';
 type FS = typeof import('node:fs/promises');
 type Path = typeof import('node:path');
 
+/**
+ * A dynamic import that bundlers leave alone (the specifier is not a literal), so browser
+ * bundles of the library never try to resolve Node's built-ins.
+ */
+const importNode = <T>(specifier: string): Promise<T> => import(/* webpackIgnore: true */ /* @vite-ignore */ specifier) as Promise<T>;
+
 async function node(): Promise<{ fs: FS; path: Path }> {
   if (typeof process === 'undefined' || process.versions?.node === undefined) {
     throw new CheckpointError('file:// paths need Node.js; in a browser use indexeddb://, downloads:// or an IOHandler');
   }
-  const [fs, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
+  const [fs, path] = await Promise.all([importNode<FS>('node:fs/promises'), importNode<Path>('node:path')]);
   return { fs, path };
 }
 

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { installWasmTrainingKernels, type WasmTuneUpOptions } from '../backends/wasm';
 import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from '../conditional/labels';
 import { CheckpointError, DataError, formatShape, GANConfigError, GANError, NonFiniteError, ShapeMismatchError } from '../errors';
 import {
@@ -112,6 +113,12 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
    * `NonFiniteError` after the step, but the weights may already be corrupt. Default `true`.
    */
   readonly guardNonFinite?: boolean;
+  /**
+   * Install the library's training kernels for backends that lack or mis-implement them
+   * (today: tfjs-backend-wasm — see {@link installWasmTrainingKernels}). Harmless where the
+   * backend is not loaded. `false` leaves every kernel as tfjs registered it. Default `true`.
+   */
+  readonly backendTuneUp?: boolean | WasmTuneUpOptions;
 }
 
 /** Options of {@link GANTrainer.fit}. */
@@ -217,6 +224,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     if (config.seed !== undefined && !Number.isFinite(config.seed)) {
       throw new GANConfigError('seed', `must be a finite number, got ${config.seed}`);
     }
+    const tuneUp = config.backendTuneUp ?? true;
+    if (tuneUp !== false) installWasmTrainingKernels(tuneUp === true ? {} : tuneUp);
     this.generator = generator;
     this.discriminator = discriminator;
     this.numClasses = generator.numClasses;
