@@ -18,7 +18,8 @@ type Path = typeof import('node:path');
  * A dynamic import that bundlers leave alone (the specifier is not a literal), so browser
  * bundles of the library never try to resolve Node's built-ins.
  */
-const importNode = <T>(specifier: string): Promise<T> => import(/* webpackIgnore: true */ /* @vite-ignore */ specifier) as Promise<T>;
+const importNode = <T>(specifier: string): Promise<T> =>
+  import(/* webpackIgnore: true */ /* @vite-ignore */ specifier) as Promise<T>;
 
 async function node(): Promise<{ fs: FS; path: Path }> {
   if (typeof process === 'undefined' || process.versions?.node === undefined) {
