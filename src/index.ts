@@ -85,7 +85,6 @@ export {
   type StepInput,
   type DataFor,
   type LabelArgs,
-  type IsConditional,
 } from './training/trainer';
 
 export { toLabels, toLabelsSync, labelSampler, type LabelsInput, type LabelSampler } from './conditional/labels';

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type * as tfl from '@tensorflow/tfjs-layers';
 import { formatShape, GANConfigError, ShapeMismatchError } from '../errors';
+import { stateOf, trainableOf } from '../models/adapters';
 import type { ConditionalDiscriminator, ConditionalForwardOptions, ConditionalGenerator } from '../models/types';
 
 /**
@@ -65,8 +66,6 @@ function checkLabelInput(role: string, input: tfl.SymbolicTensor | undefined, nu
   }
 }
 
-const variablesOf = (ws: tfl.LayerVariable[]) => ws.map((w) => w.read() as tf.Variable);
-
 /**
  * Adapts a LayersModel with inputs `[z, labels]` into a {@link ConditionalGenerator}.
  * The exported model keeps these inputs: latent vectors `[n, latentDim]` and labels encoded
@@ -103,10 +102,10 @@ export function conditionalGeneratorFromLayersModel(
     latentDim: z[0] as number,
     outputShape: out,
     get trainableVariables() {
-      return variablesOf(model.trainableWeights);
+      return trainableOf(model);
     },
     get stateVariables() {
-      return variablesOf(model.weights);
+      return stateOf(model);
     },
     apply: (zz: tf.Tensor2D, o: ConditionalForwardOptions) =>
       tf.tidy(
@@ -155,10 +154,10 @@ export function conditionalDiscriminatorFromLayersModel(
     numClasses,
     inputShape: x,
     get trainableVariables() {
-      return variablesOf(model.trainableWeights);
+      return trainableOf(model);
     },
     get stateVariables() {
-      return variablesOf(model.weights);
+      return stateOf(model);
     },
     apply: (xx: tf.Tensor, o: ConditionalForwardOptions) => {
       const encoded = encodeLabels(o.labels, numClasses, encoding);

@@ -40,12 +40,14 @@ function modelShapes(model: tfl.LayersModel, role: string): { input: number[]; o
   return { input, output };
 }
 
-function trainableOf(model: tfl.LayersModel): tf.Variable[] {
+/** @internal A LayersModel's trainable variables. */
+export function trainableOf(model: tfl.LayersModel): tf.Variable[] {
   // LayerVariable.read() returns the underlying tf.Variable (what model.fit itself hands to its optimizer).
   return model.trainableWeights.map((w) => w.read() as tf.Variable);
 }
 
-function stateOf(model: tfl.LayersModel): tf.Variable[] {
+/** @internal All of a LayersModel's variables, trainable or not. */
+export function stateOf(model: tfl.LayersModel): tf.Variable[] {
   return model.weights.map((w) => w.read() as tf.Variable);
 }
 

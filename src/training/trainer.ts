@@ -36,7 +36,7 @@ import {
   type LabeledData,
   toBatch,
 } from './data';
-import { assertCounts, fixedSchedule, type UpdateSchedule } from './schedule';
+import { assertCounts, fixedSchedule, type UpdateCounts, type UpdateSchedule } from './schedule';
 import {
   allFinite,
   applyUpdate,
@@ -59,9 +59,6 @@ export function noiseSampler(name: NoiseName): NoiseSampler {
     ? (shape, seed) => tf.randomNormal(shape, 0, 1, 'float32', seed)
     : (shape, seed) => tf.randomUniform(shape, -1, 1, 'float32', seed);
 }
-
-/** Whether a generator type is conditional: `true` or `false` at the type level. */
-export type IsConditional<G extends AnyGenerator> = G extends ConditionalGenerator ? true : false;
 
 /** One step's input: a batch (or k batches) — labelled `{ x, labels }` for a conditional GAN. */
 export type StepInput<G extends AnyGenerator> = G extends ConditionalGenerator
@@ -320,13 +317,12 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   }
 
   /** Runs one step on already validated, trainer-owned batches, then disposes them. */
-  private async runStep(batches: Batch[], epoch: number): Promise<StepLogs> {
+  private async runStep(batches: Batch[], counts: UpdateCounts, epoch: number): Promise<StepLogs> {
     const parts = {
       generator: this.generator as AnyGenerator,
       discriminator: this.discriminator as AnyDiscriminator,
       loss: this.loss,
     };
-    const counts = this.schedule.countsAt(this.globalStep);
     const dStats: tf.Tensor[] = [];
     const gStats: tf.Tensor[] = [];
     let m = 0;
@@ -413,7 +409,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
         throw new GANConfigError('batch', `expected 1 batch or k = ${counts.discriminator} batches, got ${list.length}`);
       }
       const batches = await this.prepare(list);
-      return await this.runStep(batches, this.globalEpoch);
+      return await this.runStep(batches, counts, this.globalEpoch);
     } finally {
       this.busy = false;
     }
@@ -486,7 +482,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
               break;
             }
             for (const cb of callbacks) await cb.onStepBegin?.(this.globalStep, context);
-            const logs = await this.runStep(batches, epoch);
+            const logs = await this.runStep(batches, counts, epoch);
             stepsThisEpoch.push(logs);
             history.steps.push(logs);
             for (const cb of callbacks) await cb.onStepEnd?.(logs, context);
