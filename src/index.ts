@@ -122,13 +122,7 @@ export {
   type VariableRecord,
 } from './io/checkpoint';
 
-export {
-  installWasmTrainingKernels,
-  uninstallWasmTrainingKernels,
-  installedWasmTrainingKernels,
-  WASM_MISSING_TRAINING_KERNELS,
-  WASM_REPLACED_KERNELS,
-  type WasmTuneUpOptions,
-  type WasmTuneUpReport,
-  type WasmTuneUpRemoval,
-} from './backends/index';
+export * from './backends/index';
+export * from './optim/index';
+export * from './metrics/index';
+export * from './stabilizers/index';

@@ -1,0 +1,6 @@
+/**
+ * metrics — filled in by the work on its issue.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * optim — filled in by the work on its issue.
+ *
+ * @module
+ */
+export {};

@@ -1,0 +1,6 @@
+/**
+ * stabilizers — filled in by the work on its issue.
+ *
+ * @module
+ */
+export {};
