@@ -4,6 +4,29 @@
  *
  * @module
  */
+
+export {
+  BackendSupportError,
+  type BackendSupportGap,
+  installSecondOrderGradients,
+  SECOND_ORDER_GRADIENTS,
+  toBackendSupportError,
+  withBackendSupportErrors,
+} from './gradients';
+export {
+  installNodeWebGPU,
+  type NodeWebGPUInstallation,
+  type NodeWebGPUModule,
+  type NodeWebGPUOptions,
+  useNodeWebGPU,
+} from './node-webgpu';
+export {
+  type BackendAttempt,
+  BackendSelectionError,
+  backendUnavailableReason,
+  DEFAULT_BACKEND_ORDER,
+  selectBackend,
+} from './select';
 export {
   installedWasmTrainingKernels,
   installWasmTrainingKernels,
@@ -14,3 +37,4 @@ export {
   type WasmTuneUpRemoval,
   type WasmTuneUpReport,
 } from './wasm';
+export { installWasmSpeedKernels, tileInto, uninstallWasmSpeedKernels, WASM_SPEED_KERNELS } from './wasm-speed';

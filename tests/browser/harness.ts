@@ -3,7 +3,7 @@
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import { build } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
@@ -30,8 +30,18 @@ export interface BrowserSession {
   close(): Promise<void>;
 }
 
+/** Options of {@link openPage}. */
+export interface PageOptions {
+  /** Extra files to serve: URL prefix (e.g. `/wasm/`) → local folder. */
+  readonly serve?: Readonly<Record<string, string>>;
+  /** How long the page may take to set `globalThis.ready`. Default 60 s. */
+  readonly readyTimeoutMs?: number;
+}
+
+const CONTENT_TYPES: Readonly<Record<string, string>> = { '.wasm': 'application/wasm', '.js': 'text/javascript' };
+
 /** Bundles `entry` for the browser and opens it in headless Chromium on a 127.0.0.1 page. */
-export async function openPage(entry: string): Promise<BrowserSession> {
+export async function openPage(entry: string, options: PageOptions = {}): Promise<BrowserSession> {
   const executablePath = findChromium();
   if (executablePath === undefined) throw new Error('no system Chromium found (apt-get install chromium)');
   const dir = mkdtempSync(join(tmpdir(), 'tfjs-gan-browser-'));
@@ -47,9 +57,20 @@ export async function openPage(entry: string): Promise<BrowserSession> {
   const html = '<!doctype html><meta charset="utf-8"><title>tfjs-gan</title><script type="module" src="/page.js"></script>';
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    const served = Object.entries(options.serve ?? {}).find(([prefix]) => url.pathname.startsWith(prefix));
     if (url.pathname === '/page.js') {
       res.setHeader('content-type', 'text/javascript');
       res.end(readFileSync(join(dir, 'page.js')));
+    } else if (served !== undefined) {
+      const name = basename(url.pathname.slice(served[0].length)); // no path traversal
+      const file = join(served[1], name);
+      if (!existsSync(file)) {
+        res.statusCode = 404;
+        res.end();
+        return;
+      }
+      res.setHeader('content-type', CONTENT_TYPES[extname(name)] ?? 'application/octet-stream');
+      res.end(readFileSync(file));
     } else {
       res.setHeader('content-type', 'text/html');
       res.end(html);
@@ -81,7 +102,7 @@ export async function openPage(entry: string): Promise<BrowserSession> {
       () => (globalThis as { ready?: boolean }).ready === true || document.title === 'error',
       undefined,
       {
-        timeout: 60_000,
+        timeout: options.readyTimeoutMs ?? 60_000,
       },
     );
     if (errors.length > 0) throw new Error(`page errors: ${errors.join('; ')}`);

@@ -1,0 +1,52 @@
+// The backend conformance suite (tests/conformance/) in headless Chromium on a 127.0.0.1 page:
+// webgl, webgpu, wasm and cpu, each against the cpu backend's results computed in the same page.
+// A backend the browser cannot provide is skipped loudly — except under CI=true, where all four must run.
+import { afterAll, describe, expect, it } from 'vitest';
+import type { BackendResults } from '../conformance/cases';
+import { conformanceSuite } from '../conformance/suite';
+import { type BrowserSession, browserAvailability, openPage } from './harness';
+
+const BACKENDS = ['webgl', 'webgpu', 'wasm', 'cpu'] as const;
+const browser = browserAvailability();
+const CI = process.env.CI === 'true';
+
+interface PageApi {
+  availability(backends: readonly string[]): Promise<Record<string, string | null>>;
+  conformance(backend: string): Promise<{ results?: BackendResults; reference?: BackendResults; unavailable?: string }>;
+  defaults(): Promise<{ chosen: string; hasGpu: boolean; webglVersion: number }>;
+}
+
+let session: BrowserSession | undefined;
+let available: Record<string, string | null> = {};
+if (browser.run) {
+  session = await openPage('tests/browser/pages/backends-page.ts', {
+    serve: { '/wasm/': 'node_modules/@tensorflow/tfjs-backend-wasm/dist' },
+  });
+  const page = session.page;
+  available = await page.evaluate((b) => (globalThis as unknown as PageApi).availability(b), [...BACKENDS]);
+  for (const [b, reason] of Object.entries(available)) {
+    if (reason !== null && !CI)
+      console.warn(`\n*** SKIPPING browser conformance on ${b}: ${reason}. Under CI=true it must run. ***\n`);
+  }
+}
+afterAll(async () => {
+  await session?.close();
+});
+
+describe.runIf(browser.run)(`backends in a real browser (${browser.reason})`, () => {
+  it('every backend is usable in Chromium (under CI=true), and selectBackend() prefers webgpu, then webgl', async () => {
+    if (CI) expect(available).toEqual(Object.fromEntries(BACKENDS.map((b) => [b, null])));
+    const d = await (session as BrowserSession).page.evaluate(() => (globalThis as unknown as PageApi).defaults());
+    expect(d.chosen).toBe(d.hasGpu && available.webgpu === null ? 'webgpu' : available.webgl === null ? 'webgl' : 'wasm');
+  });
+
+  for (const backend of BACKENDS) {
+    describe.runIf(CI || available[backend] === null)(backend, () => {
+      conformanceSuite(`conformance on the ${backend} backend (Chromium)`, async () => {
+        const r = await session?.page.evaluate((b) => (globalThis as unknown as PageApi).conformance(b), backend);
+        if (r?.results === undefined || r.reference === undefined) throw new Error(`${backend} unavailable: ${r?.unavailable}`);
+        return { results: r.results, reference: r.reference };
+      });
+    });
+  }
+});

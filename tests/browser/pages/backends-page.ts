@@ -1,0 +1,59 @@
+// Browser side of tests/browser/backends.test.ts: the conformance suite's body (tests/conformance/cases.ts)
+// on each backend the page can use, with the cpu reference computed in the same page.
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-cpu';
+import '@tensorflow/tfjs-backend-webgl';
+import '@tensorflow/tfjs-backend-webgpu';
+import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { backendUnavailableReason, selectBackend } from '../../../src/index';
+import { type BackendResults, runConformance } from '../../conformance/cases';
+
+setWasmPaths('/wasm/'); // served by the test from node_modules/@tensorflow/tfjs-backend-wasm/dist
+
+let reference: Promise<BackendResults> | undefined;
+
+/** Runs the suite on `backend` and (once per page) on cpu; an unusable backend gives its reason instead. */
+async function conformance(
+  backend: string,
+): Promise<{ results?: BackendResults; reference?: BackendResults; unavailable?: string }> {
+  const unavailable = backendUnavailableReason(backend);
+  if (unavailable !== undefined) return { unavailable };
+  try {
+    await selectBackend([backend]);
+  } catch (e) {
+    return { unavailable: e instanceof Error ? e.message : String(e) };
+  }
+  reference ??= runConformance('cpu');
+  const ref = await reference;
+  const results = await runConformance(backend);
+  await tf.setBackend('cpu');
+  return { results, reference: ref };
+}
+
+/** For each backend, why it cannot be used in this page, or `null` when it can (it is then initialised). */
+async function availability(backends: readonly string[]): Promise<Record<string, string | null>> {
+  const out: Record<string, string | null> = {};
+  for (const b of backends) {
+    try {
+      await selectBackend([b]);
+      out[b] = null;
+    } catch (e) {
+      out[b] = e instanceof Error ? e.message : String(e);
+    }
+  }
+  await tf.setBackend('cpu');
+  return out;
+}
+
+/** What selectBackend() picks with its default order, and the page's WebGPU/WebGL facts. */
+async function defaults(): Promise<{ chosen: string; hasGpu: boolean; webglVersion: number }> {
+  const chosen = await selectBackend();
+  await tf.setBackend('cpu');
+  return {
+    chosen,
+    hasGpu: (navigator as Navigator & { gpu?: unknown }).gpu !== undefined,
+    webglVersion: tf.env().getNumber('WEBGL_VERSION'),
+  };
+}
+
+Object.assign(globalThis, { availability, conformance, defaults, ready: true });
