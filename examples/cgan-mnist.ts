@@ -6,7 +6,13 @@
  *   npx tsx examples/cgan-mnist.ts                  # defaults: wasm backend, 10 000 steps
  *   npx tsx examples/cgan-mnist.ts --steps 2000 --backend cpu
  *   npx tsx examples/cgan-mnist.ts --acgan           # D also classifies (ACGAN)
+ *   npx tsx examples/cgan-mnist.ts --steps 5 --classifier-epochs 0 --out /tmp/cgan   # smoke run, no scoring
+ *
+ * Writes into --out (default out/cgan): grid.png (one row per digit 0…9, trainer.sampleGrid),
+ * losses.svg and summary.json.
  */
+import { writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -14,6 +20,9 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { conditionalMlpDiscriminator, conditionalMlpGenerator, GANTrainer, installWasmTrainingKernels, losses } from 'tfjs-gan';
 import { mnistSplit } from './lib/mnist';
+import { writeImageGrid } from './lib/png';
+import { progressBar } from './lib/progress';
+import { lossCurveSvg, writeSvg } from './lib/svg';
 
 const { values: args } = parseArgs({
   options: {
@@ -23,12 +32,26 @@ const { values: args } = parseArgs({
     'per-class': { type: 'string', default: '500' },
     'classifier-epochs': { type: 'string', default: '8' },
     acgan: { type: 'boolean', default: false },
+    out: { type: 'string', default: 'out/cgan' },
   },
 });
 const programStart = Date.now();
 const steps = Number(args.steps);
 const seed = Number(args.seed);
 const perClass = Number(args['per-class']);
+const classifierEpochs = Number(args['classifier-epochs']);
+const out = resolve(args.out);
+for (const [name, v, min] of [
+  ['steps', steps, 1],
+  ['seed', seed, 0],
+  ['per-class', perClass, 1],
+  ['classifier-epochs', classifierEpochs, 0],
+] as const) {
+  if (!Number.isInteger(v) || v < min) {
+    console.error(`--${name} must be an integer ≥ ${min}, got ${v}`);
+    process.exit(2);
+  }
+}
 
 // (IS_TEST is left off: tfjs-core's kernel leak check misfires on wasm gradients through fused layers.)
 await tf.setBackend(args.backend as string);
@@ -60,7 +83,9 @@ const classifier = tfl.sequential({
 classifier.compile({ optimizer: tf.train.adam(1e-3), loss: 'categoricalCrossentropy' });
 const oneHot = tf.cast(tf.oneHot(trainY, 10), 'float32');
 const t0 = Date.now();
-await classifier.fit(trainX, oneHot, { epochs: Number(args['classifier-epochs']), batchSize: 64, shuffle: true, verbose: 0 });
+if (classifierEpochs > 0) {
+  await classifier.fit(trainX, oneHot, { epochs: classifierEpochs, batchSize: 64, shuffle: true, verbose: 0 });
+}
 const accuracy = (x: tf.Tensor, labels: ArrayLike<number>): number => {
   const predicted = tf.tidy(() => tf.argMax(classifier.predict(x) as tf.Tensor, 1).dataSync());
   let right = 0;
@@ -68,9 +93,10 @@ const accuracy = (x: tf.Tensor, labels: ArrayLike<number>): number => {
   return right / labels.length;
 };
 const testX = tf.tensor2d(test.pixels, [test.count, 784]);
-console.log(
-  `classifier: ${(100 * accuracy(testX, test.labels)).toFixed(1)} % on the ${test.count} held-out real digits (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
-);
+if (classifierEpochs > 0)
+  console.log(
+    `classifier: ${(100 * accuracy(testX, test.labels)).toFixed(1)} % on the ${test.count} held-out real digits (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+  );
 
 // 2. The CGAN: the seed's MLP GAN, conditioned by one-hot concatenation, data in [-1, 1].
 // With --acgan, D also predicts the class (Odena et al. 2017) and both players get its cross-entropy.
@@ -84,21 +110,17 @@ const scaled = tf.tidy(() => tf.sub(tf.mul(trainX, 2), 1));
 const batchSize = 100;
 const epochs = Math.ceil(steps / Math.floor(train.count / batchSize));
 const started = Date.now();
-await trainer.fit(
+const progress = progressBar({ totalSteps: steps, epochs });
+const history = await trainer.fit(
   { x: scaled, labels: trainY },
   {
     epochs,
     batchSize,
     callbacks: [
+      progress,
       {
         onStepEnd: (l, ctx) => {
           if (l.step + 1 >= steps) ctx.stop();
-          if ((l.step + 1) % 1000 === 0) {
-            const rate = (l.step + 1) / ((Date.now() - started) / 1000);
-            console.log(
-              `step ${l.step + 1}: dLoss ${l.dLoss.toFixed(3)} gLoss ${l.gLoss.toFixed(3)} D(x) ${l.dReal.toFixed(3)} D(G(z)) ${l.dFake.toFixed(3)} (${rate.toFixed(1)} steps/s)`,
-            );
-          }
         },
       },
     ],
@@ -110,26 +132,47 @@ const minutes = (Date.now() - started) / 60000;
 const grid = trainer.sampleGrid(perClass);
 const pixels = tf.tidy(() => tf.div(tf.add(grid, 1), 2));
 const requested = Array.from({ length: 10 * perClass }, (_, i) => Math.floor(i / perClass));
-const conditional = accuracy(pixels, requested);
-console.log(
-  `\nCGAN after ${trainer.stepCount} steps (${minutes.toFixed(1)} min): the classifier assigns ${(100 * conditional).toFixed(1)} % of ${10 * perClass} generated digits to the requested label`,
-);
-
-// A row of each digit in ASCII, to see them.
-const rows = pixels.arraySync() as number[][];
-const shade = ' .:-=+*#%@';
+// The PNG grid: one row per digit, the first 10 samples of each class.
+const rowsPerDigit = Math.min(10, perClass);
+const gridPixels = new Float32Array(10 * rowsPerDigit * 784);
+const all = pixels.dataSync();
 for (let d = 0; d < 10; d++) {
-  const picks = [0, 1, 2, 3, 4, 5].map((k) => rows[d * perClass + k] as number[]);
-  const lines: string[] = [];
-  for (let y = 0; y < 28; y += 2) {
-    lines.push(
-      picks
-        .map((p) => Array.from({ length: 28 }, (_, x) => shade[Math.min(9, Math.floor((p[y * 28 + x] as number) * 10))]).join(''))
-        .join('  '),
-    );
-  }
-  console.log(`\ndigit ${d}\n${lines.join('\n')}`);
+  gridPixels.set(all.subarray(d * perClass * 784, (d * perClass + rowsPerDigit) * 784), d * rowsPerDigit * 784);
 }
+writeImageGrid(join(out, 'grid.png'), gridPixels, 10 * rowsPerDigit, {
+  height: 28,
+  width: 28,
+  columns: rowsPerDigit,
+  range: [0, 1],
+});
+writeSvg(join(out, 'losses.svg'), lossCurveSvg(history.steps, { title: `${trainer.loss.name} CGAN — losses` }));
+const conditional = classifierEpochs > 0 ? accuracy(pixels, requested) : null;
+const trainSeconds = (Date.now() - started) / 1000;
+writeFileSync(
+  join(out, 'summary.json'),
+  `${JSON.stringify(
+    {
+      backend: tf.getBackend(),
+      steps: trainer.stepCount,
+      acgan: args.acgan,
+      trainSeconds,
+      stepsPerSecond: trainer.stepCount / trainSeconds,
+      conditionalAccuracy: conditional,
+      lastEpoch: history.epochs.at(-1) ?? null,
+    },
+    null,
+    2,
+  )}\n`,
+);
+console.log(
+  `\nCGAN after ${trainer.stepCount} steps (${minutes.toFixed(1)} min); wrote ${join(out, 'grid.png')} (one row per digit).`,
+);
+if (conditional !== null) {
+  console.log(
+    `the classifier assigns ${(100 * conditional).toFixed(1)} % of ${10 * perClass} generated digits to the requested label`,
+  );
+}
+
 console.log(`\nwhole program: ${((Date.now() - programStart) / 60000).toFixed(1)} min`);
 tf.dispose([trainX, trainY, oneHot, testX, scaled, grid, pixels]);
 classifier.dispose();

@@ -1,8 +1,8 @@
 /**
  * The first demo: a GAN learns the 1-D Gaussian N(4, 0.5²) from uniform noise.
  *
- *   npm run demo                      # defaults
- *   npm run demo -- --steps 2000 --seed 3
+ *   npm run example -- gaussian-1d                     # defaults
+ *   npm run example -- gaussian-1d --steps 2000 --seed 3
  *
  * It prints the training progress (losses, D(x), D(G(z)) and the generated
  * mean/std), then compares the final distribution with the data and draws both
