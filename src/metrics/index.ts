@@ -1,6 +1,6 @@
 /**
- * metrics — filled in by the work on its issue.
+ * The `metrics` namespace (see `./metrics.ts`).
  *
  * @module
  */
-export {};
+export * as metrics from './metrics';

@@ -1,6 +1,6 @@
 /**
- * stabilizers — filled in by the work on its issue.
+ * The `stabilizers` namespace (see `./stabilizers.ts`).
  *
  * @module
  */
-export {};
+export * as stabilizers from './stabilizers';

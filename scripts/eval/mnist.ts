@@ -1,0 +1,141 @@
+/** MNIST benchmarks: the MLP GAN (Parzen LL + classifier Fréchet distance) and the CGAN (conditional accuracy). */
+import * as tf from '@tensorflow/tfjs-core';
+import { mnistSplit } from '../../examples/lib/mnist';
+import {
+  conditionalMlpDiscriminator,
+  conditionalMlpGenerator,
+  GANTrainer,
+  type MnistClassifierT,
+  metrics,
+  mlpDiscriminator,
+  mlpGenerator,
+  stabilizers,
+} from './lib';
+
+export interface MnistRecipe {
+  readonly steps: number;
+  readonly batchSize: number;
+  /** EMA decay of G's weights for sampling (0: the last iterate). */
+  readonly ema: number;
+}
+
+export const mnistDefaults: MnistRecipe = { steps: 6000, batchSize: 100, ema: 0.999 };
+
+type Split = ReturnType<typeof mnistSplit>;
+let cached: Split | undefined;
+export const split = (): Split => {
+  cached ??= mnistSplit();
+  return cached;
+};
+const matrix = (s: Split['train']) => tf.tensor2d(s.pixels, [s.count, 784]);
+
+export async function loadClassifier(): Promise<MnistClassifierT> {
+  return metrics.loadMnistClassifier(`file://${process.cwd()}/assets/mnist-classifier/model.json`);
+}
+
+/** Scores 10 000 samples (pixels in [0, 1]) the paper's way, plus the classifier Fréchet distance to the training digits. */
+export async function scoreUnconditional(samples: tf.Tensor2D, classifier: MnistClassifierT) {
+  const { train, validation, test } = split();
+  const [v, t, tr] = [matrix(validation), matrix(test), matrix(train)];
+  const parzen = await metrics.parzenLogLikelihood(samples, t, { validation: v });
+  const fa = metrics.extractFeatures(classifier.features, samples);
+  const fb = metrics.extractFeatures(classifier.features, tr);
+  const fd = await metrics.frechetDistance(fa, fb);
+  tf.dispose([v, t, tr, fa, fb]);
+  return { parzen, fd };
+}
+
+export type RunLog = (line: string) => void;
+
+function stopper(steps: number, log: RunLog, name: string) {
+  const started = Date.now();
+  return {
+    onStepEnd: (l: { step: number; dReal: number; dFake: number }, ctx: { stop(): void }) => {
+      if (l.step + 1 >= steps) ctx.stop();
+      if ((l.step + 1) % 1000 === 0) {
+        const rate = (l.step + 1) / ((Date.now() - started) / 1000);
+        log(
+          `  ${name} step ${l.step + 1}: D(x) ${l.dReal.toFixed(2)} D(G(z)) ${l.dFake.toFixed(2)} (${rate.toFixed(1)} steps/s)`,
+        );
+      }
+    },
+  };
+}
+
+/** The seed's MNIST MLP GAN with library defaults (Adam 2e-4 β1 0.5, non-saturating loss), data in [−1, 1]. */
+export async function runMnistGan(seed: number, recipe: MnistRecipe, classifier: MnistClassifierT, log: RunLog) {
+  const { train } = split();
+  const x = tf.tidy(() => tf.sub(tf.mul(matrix(train), 2), 1));
+  const generator = mlpGenerator({ seed });
+  const trainer = new GANTrainer({ generator, discriminator: mlpDiscriminator({ seed: seed + 1 }), seed });
+  const ema = recipe.ema > 0 ? stabilizers.generatorEma(generator, { decay: recipe.ema }) : undefined;
+  const started = Date.now();
+  await trainer.fit(x, {
+    epochs: Math.ceil(recipe.steps / Math.floor(train.count / recipe.batchSize)),
+    batchSize: recipe.batchSize,
+    callbacks: [...(ema === undefined ? [] : [ema]), stopper(recipe.steps, log, `mnist seed ${seed}`)],
+  });
+  const seconds = (Date.now() - started) / 1000;
+  const draw = () => tf.tidy(() => tf.div(tf.add(trainer.sample(10000), 1), 2)) as tf.Tensor2D;
+  const samples = ema === undefined ? draw() : ema.run(draw);
+  const score = await scoreUnconditional(samples, classifier);
+  tf.dispose([x, samples]);
+  ema?.dispose();
+  const steps = trainer.stepCount;
+  trainer.dispose();
+  return { ...score, seconds, steps };
+}
+
+/** The CGAN of examples/cgan-mnist.ts (one-hot concatenation, library defaults), scored by the shipped classifier. */
+export async function runCgan(seed: number, recipe: MnistRecipe, classifier: MnistClassifierT, log: RunLog) {
+  const { train } = split();
+  const x = tf.tidy(() => tf.sub(tf.mul(matrix(train), 2), 1));
+  const labels = tf.tensor1d(train.labels, 'int32');
+  const generator = conditionalMlpGenerator({ numClasses: 10, seed });
+  const trainer = new GANTrainer({
+    generator,
+    discriminator: conditionalMlpDiscriminator({ numClasses: 10, seed: seed + 1 }),
+    seed,
+  });
+  const ema = recipe.ema > 0 ? stabilizers.generatorEma(generator, { decay: recipe.ema }) : undefined;
+  const started = Date.now();
+  await trainer.fit(
+    { x, labels },
+    {
+      epochs: Math.ceil(recipe.steps / Math.floor(train.count / recipe.batchSize)),
+      batchSize: recipe.batchSize,
+      callbacks: [...(ema === undefined ? [] : [ema]), stopper(recipe.steps, log, `cgan seed ${seed}`)],
+    },
+  );
+  const seconds = (Date.now() - started) / 1000;
+  const perClass = 500;
+  const wanted = Array.from({ length: 10 * perClass }, (_, i) => Math.floor(i / perClass));
+  const draw = () => tf.tidy(() => tf.div(tf.add(trainer.sampleGrid(perClass), 1), 2));
+  const samples = ema === undefined ? draw() : ema.run(draw);
+  const accuracy = await metrics.conditionalAccuracy(classifier.predict, samples, wanted);
+  if (ema !== undefined) {
+    const last = draw();
+    const l = await metrics.conditionalAccuracy(classifier.predict, last, wanted);
+    last.dispose();
+    log(`  cgan seed ${seed}: last iterate (no EMA) ${(100 * l.accuracy).toFixed(1)} %`);
+  }
+  tf.dispose([x, labels, samples]);
+  ema?.dispose();
+  const steps = trainer.stepCount;
+  trainer.dispose();
+  return { accuracy, seconds, steps };
+}
+
+/** Calibration: the real training digits as "samples", and the classifier's accuracy on the test digits. */
+export async function realDataReference(classifier: MnistClassifierT) {
+  const { train, test } = split();
+  const tr = matrix(train);
+  const { parzen } = await scoreUnconditional(tr, classifier);
+  const t = matrix(test);
+  const accuracy = await metrics.conditionalAccuracy(classifier.predict, t, test.labels);
+  const fa = metrics.extractFeatures(classifier.features, t);
+  const fb = metrics.extractFeatures(classifier.features, tr);
+  const fdTest = await metrics.frechetDistance(fa, fb);
+  tf.dispose([tr, t, fa, fb]);
+  return { parzen, accuracy: accuracy.accuracy, fdTest };
+}
