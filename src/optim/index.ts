@@ -1,6 +1,14 @@
 /**
- * optim — filled in by the work on its issue.
+ * Optimizer tune-ups: a fused update for `tf.train.adam` optimizers that the trainer uses by
+ * default (`GANTrainerConfig.fusedAdam`), bit-for-bit the same arithmetic as tfjs's own.
  *
  * @module
  */
-export {};
+export {
+  type ApplyUpdateOptions,
+  canFuseAdam,
+  FUSED_ADAM_KERNEL,
+  fusedAdamUpdate,
+  registerFusedAdamKernels,
+  releaseFusedAdam,
+} from './adam';

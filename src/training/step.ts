@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { GANConfigError } from '../errors';
 import type { DiscriminatorLossContext, GANLoss, GeneratorLossContext } from '../losses/types';
 import type { AnyDiscriminator, AnyGenerator, DiscriminatorOutput } from '../models/types';
+import { type ApplyUpdateOptions, canFuseAdam, fusedAdamUpdate } from '../optim/adam';
 
 /** The models and objective one update works on. */
 export interface GANParts {
@@ -131,6 +132,26 @@ export function generatorGradients(args: Omit<GeneratorStepArgs, 'optimizer'>): 
   });
 }
 
+/**
+ * Whether the loss and every gradient of `update` are finite (no NaN, no ±Infinity), read back.
+ * Exactly {@link allFinite}'s answer, computed cheaply: a sum is finite only if every one of its
+ * terms is (a NaN or an infinity stays non-finite whatever is added to it), so one `sum` per tensor
+ * — a single pass, no full-size boolean tensor — settles the common case; only when a sum is not
+ * finite (a non-finite element, or finite values whose sum overflows) does the exact per-element
+ * check run.
+ */
+export async function isUpdateFinite(update: UpdateGradients): Promise<boolean> {
+  const tensors = [update.stats, ...Object.values(update.grads)];
+  const quick = tf.tidy(() => tf.all(tf.isFinite(tf.stack(tensors.map((t) => tf.sum(t))))));
+  const [sumsFinite] = await quick.data();
+  quick.dispose();
+  if (sumsFinite) return true;
+  const exact = allFinite(update);
+  const [ok] = await exact.data();
+  exact.dispose();
+  return Boolean(ok);
+}
+
 /** A scalar boolean tensor: are the loss and every gradient finite? */
 export function allFinite(update: UpdateGradients): tf.Scalar {
   return tf.tidy(() => {
@@ -140,9 +161,13 @@ export function allFinite(update: UpdateGradients): tf.Scalar {
 }
 
 /** Applies the gradients of an update with `optimizer` and disposes them (`stats` stays the caller's). */
-export function applyUpdate(optimizer: tf.Optimizer, update: UpdateGradients): void {
-  optimizer.applyGradients(update.grads);
-  tf.dispose(Object.values(update.grads));
+export function applyUpdate(optimizer: tf.Optimizer, update: UpdateGradients, options: ApplyUpdateOptions = {}): void {
+  try {
+    if (options.fusedAdam === true && canFuseAdam(optimizer)) fusedAdamUpdate(optimizer, update.grads);
+    else optimizer.applyGradients(update.grads);
+  } finally {
+    tf.dispose(Object.values(update.grads));
+  }
 }
 
 /**

@@ -1,5 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { toBackendSupportError } from '../backends/gradients';
 import { installWasmTrainingKernels, type WasmTuneUpOptions } from '../backends/wasm';
+import { installWasmSpeedKernels } from '../backends/wasm-speed';
 import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from '../conditional/labels';
 import { CheckpointError, DataError, formatShape, GANConfigError, GANError, NonFiniteError, ShapeMismatchError } from '../errors';
 import {
@@ -22,6 +24,7 @@ import { type LossName, lossNames, resolveLoss } from '../losses/builtins';
 import type { GANLoss } from '../losses/types';
 import type { LayersGenerator } from '../models/adapters';
 import type { AnyDiscriminator, AnyGenerator, ConditionalGenerator, DiscriminatorFor, Generator } from '../models/types';
+import { releaseFusedAdam } from '../optim/adam';
 import { Random } from '../random';
 import { type CallbackContext, epochLogs, type GANCallback, History, type StepLogs } from './callbacks';
 import {
@@ -38,10 +41,10 @@ import {
 } from './data';
 import { assertCounts, fixedSchedule, type UpdateCounts, type UpdateSchedule } from './schedule';
 import {
-  allFinite,
   applyUpdate,
   discriminatorGradients,
   generatorGradients,
+  isUpdateFinite,
   runDiscriminator,
   runGenerator,
   type UpdateGradients,
@@ -112,10 +115,20 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
   readonly guardNonFinite?: boolean;
   /**
    * Install the library's training kernels for backends that lack or mis-implement them
-   * (today: tfjs-backend-wasm — see {@link installWasmTrainingKernels}). Harmless where the
+   * (today: tfjs-backend-wasm — see {@link installWasmTrainingKernels}), and its faster
+   * replacements of slow ones ({@link installWasmSpeedKernels}). Harmless where the
    * backend is not loaded. `false` leaves every kernel as tfjs registered it. Default `true`.
    */
   readonly backendTuneUp?: boolean | WasmTuneUpOptions;
+  /**
+   * Apply the updates of `tf.train.adam` optimizers (the default ones included) with the library's
+   * fused Adam ({@link fusedAdamUpdate}): the same float32 arithmetic, so the same weights bit for
+   * bit, but one kernel per variable on `cpu` instead of 14 (about 14× faster) and, on the other
+   * backends, its constants uploaded once instead of 6 scalars per variable every step. The
+   * optimizer's state stays in the optimizer, so checkpoints are unchanged. Other optimizers are not
+   * affected. `false` calls `optimizer.applyGradients` as tfjs ships it. Default `true`.
+   */
+  readonly fusedAdam?: boolean;
 }
 
 /** Options of {@link GANTrainer.fit}. */
@@ -172,6 +185,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   private readonly recordedConfig: Record<string, unknown>;
   private readonly checkFinite: boolean;
   private readonly guardNonFinite: boolean;
+  private readonly fusedAdam: boolean;
   private globalStep = 0;
   private globalEpoch = 0;
   private busy = false;
@@ -222,7 +236,10 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       throw new GANConfigError('seed', `must be a finite number, got ${config.seed}`);
     }
     const tuneUp = config.backendTuneUp ?? true;
-    if (tuneUp !== false) installWasmTrainingKernels(tuneUp === true ? {} : tuneUp);
+    if (tuneUp !== false) {
+      installWasmTrainingKernels(tuneUp === true ? {} : tuneUp);
+      installWasmSpeedKernels();
+    }
     this.generator = generator;
     this.discriminator = discriminator;
     this.numClasses = generator.numClasses;
@@ -234,6 +251,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     this.random = new Random(config.seed);
     this.checkFinite = config.checkFinite ?? true;
     this.guardNonFinite = config.guardNonFinite ?? true;
+    this.fusedAdam = config.fusedAdam ?? true;
     this.recordedConfig = {
       ...(config.schedule === undefined
         ? { discriminatorSteps: config.discriminatorSteps ?? 1, generatorSteps: config.generatorSteps ?? 1 }
@@ -304,15 +322,13 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     which: 'discriminator' | 'generator',
   ): Promise<tf.Tensor> {
     if (this.guardNonFinite) {
-      const flag = allFinite(update);
-      const [ok] = await flag.data();
-      flag.dispose();
+      const ok = await isUpdateFinite(update);
       if (!ok) {
         tf.dispose([update.stats, ...Object.values(update.grads)]);
         throw new NonFiniteError(this.globalStep, which, 'loss or a gradient');
       }
     }
-    applyUpdate(optimizer, update);
+    applyUpdate(optimizer, update, { fusedAdam: this.fusedAdam });
     return update.stats;
   }
 
@@ -350,7 +366,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       }
     } catch (err) {
       tf.dispose([...dStats, ...gStats]);
-      throw err;
+      // A kernel or gradient the backend lacks: a BackendSupportError naming the op and backend.
+      throw toBackendSupportError(err) ?? err;
     } finally {
       for (const b of batches) disposeBatch(b);
     }
@@ -367,6 +384,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     const step = this.globalStep++;
     const logs: StepLogs = { step, epoch, dLoss, dReal, dFake, gLoss };
     this.history.steps.push(logs);
+    // Adaptive schedules (adaptiveSchedule) see every step's numbers before the next step asks for counts.
+    this.schedule.observe?.(logs);
     return logs;
   }
 
@@ -823,6 +842,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
+    releaseFusedAdam(this.generatorOptimizer);
+    releaseFusedAdam(this.discriminatorOptimizer);
     this.generatorOptimizer.dispose();
     this.discriminatorOptimizer.dispose();
     this.generator.dispose?.();

@@ -1,0 +1,352 @@
+/**
+ * Training-speed benchmark: the library's `GANTrainer` against a hand-written plain-tfjs loop of
+ * the same models, in the same process with interleaved runs, on every backend Node has here —
+ * and against the seed's PyTorch loop when `/usr/bin/python3` has torch.
+ *
+ *   npm run bench                                  # every backend found, both models
+ *   npm run bench -- --backends wasm --models mlp  # a subset
+ *   npm run bench -- --steps 50 --runs 5 --warmup 10
+ *   npm run bench -- --memory-steps 1000           # + memory flatness over 1000 steps (library and hand-written)
+ *   npm run bench -- --untuned                     # + the trainer without fused Adam and wasm speed kernels
+ *   npm run bench -- --stock-wasm                  # + on wasm (MLP): the hand-written loop on tfjs's own wasm kernels
+ *   npm run bench -- --json bench.json             # machine-readable results (also: --json - for stdout)
+ *   npm run bench -- --no-torch                    # skip PyTorch
+ *
+ * Models: the seed's MNIST MLP GAN (batch 100, 784 dims) and a 28×28 DCGAN (the `dcgan*` presets,
+ * batch 64). Data: random values in [−1, 1] (speed does not depend on the pixels). One step = one
+ * discriminator update + one generator update. steps/s is the median of the timed runs (their order rotates every round) after a
+ * warm-up; "per CPU-s" divides the steps by this process's CPU time instead of wall-clock time
+ * (far less sensitive to other processes on the machine, for single-threaded backends); "÷ hand" divides the library's median by the hand-written loop's, both measured in the
+ * same process with their runs interleaved, so it is less sensitive to machine load than either.
+ * See docs/performance.md.
+ */
+import { spawnSync } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import * as os from 'node:os';
+import * as tf from '@tensorflow/tfjs-core';
+import { type BackendName, describeBackend, probeWebGpu, useBackend } from './bench/backends';
+import {
+  type BenchReport,
+  formatReport,
+  type MemoryTrace,
+  type Ratio,
+  type RunnerResult,
+  type TorchResult,
+} from './bench/report';
+import { handwrittenRunner, libraryRunner, type ModelName, type Runner, UNTUNED, WORKLOADS } from './bench/workloads';
+
+interface Options {
+  backends: BackendName[] | undefined;
+  models: ModelName[];
+  steps: number | undefined;
+  runs: number;
+  warmup: number | undefined;
+  memorySteps: number;
+  untuned: boolean;
+  stockWasm: boolean;
+  json: string | undefined;
+  torch: boolean;
+  torchThreads: number;
+}
+
+const HELP = `usage: npm run bench -- [--backends cpu,wasm,webgpu] [--models mlp,dcgan] [--steps N] [--runs R]
+  [--warmup W] [--memory-steps N] [--untuned] [--stock-wasm] [--json FILE|-] [--no-torch] [--torch-threads N]`;
+
+function parseArgs(argv: string[]): Options {
+  const o: Options = {
+    backends: undefined,
+    models: ['mlp', 'dcgan'],
+    steps: undefined,
+    runs: 3,
+    warmup: undefined,
+    memorySteps: 0,
+    untuned: false,
+    stockWasm: false,
+    json: undefined,
+    torch: true,
+    torchThreads: 0,
+  };
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i] as string;
+    const [flag, inline] = arg.includes('=') ? (arg.split('=', 2) as [string, string]) : [arg, undefined];
+    const value = () => {
+      const v = inline ?? argv[++i];
+      if (v === undefined) throw new Error(`${flag} needs a value\n${HELP}`);
+      return v;
+    };
+    const int = (min: number) => {
+      const v = Number(value());
+      if (!Number.isInteger(v) || v < min) throw new Error(`${flag} must be an integer ≥ ${min}`);
+      return v;
+    };
+    const list = <T extends string>(allowed: readonly T[]) => {
+      const v = value().split(',') as T[];
+      const bad = v.find((x) => !allowed.includes(x));
+      if (bad !== undefined) throw new Error(`${flag}: unknown "${bad}" (one of ${allowed.join(', ')})`);
+      return v;
+    };
+    switch (flag) {
+      case '--backends':
+        o.backends = list(['cpu', 'wasm', 'webgpu'] as const);
+        break;
+      case '--models':
+        o.models = list(['mlp', 'dcgan'] as const);
+        break;
+      case '--steps':
+        o.steps = int(1);
+        break;
+      case '--runs':
+        o.runs = int(1);
+        break;
+      case '--warmup':
+        o.warmup = int(0);
+        break;
+      case '--memory-steps':
+        o.memorySteps = int(0);
+        break;
+      case '--untuned':
+        o.untuned = true;
+        break;
+      case '--stock-wasm':
+        o.stockWasm = true;
+        break;
+      case '--json':
+        o.json = value();
+        break;
+      case '--no-torch':
+        o.torch = false;
+        break;
+      case '--torch-threads':
+        o.torchThreads = int(0);
+        break;
+      case '--help':
+      case '-h':
+        console.log(HELP);
+        process.exit(0);
+        break;
+      default:
+        throw new Error(`unknown argument ${arg}\n${HELP}`);
+    }
+  }
+  return o;
+}
+
+/** Default steps per timed run and warm-up steps, by how fast a backend trains a model. */
+function defaults(backend: BackendName, model: ModelName, software: boolean): { steps: number; warmup: number } {
+  if (backend === 'wasm') return model === 'mlp' ? { steps: 30, warmup: 10 } : { steps: 4, warmup: 2 };
+  if (backend === 'webgpu' && !software) return model === 'mlp' ? { steps: 30, warmup: 10 } : { steps: 10, warmup: 3 };
+  // cpu, and webgpu on SwiftShader: seconds per step.
+  return model === 'mlp' ? { steps: 2, warmup: 1 } : { steps: 1, warmup: 1 };
+}
+
+const median = (xs: readonly number[]): number => {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(s.length / 2);
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+};
+
+/** Steps per second of wall-clock time, and per second of this process's CPU time (user + system). */
+async function timed(runner: Runner, steps: number): Promise<{ wall: number; cpu: number }> {
+  const c0 = process.cpuUsage();
+  const t0 = performance.now();
+  await runner.run(steps);
+  const wall = (performance.now() - t0) / 1000;
+  const c = process.cpuUsage(c0);
+  return { wall: steps / wall, cpu: steps / ((c.user + c.system) / 1e6) };
+}
+
+async function memoryTrace(runner: Runner, steps: number): Promise<MemoryTrace> {
+  const passes = Math.max(2, Math.ceil(steps / runner.chunk));
+  const tensors: number[] = [];
+  const bytes: number[] = [];
+  const rss0 = process.memoryUsage().rss;
+  for (let p = 0; p < passes; p++) {
+    await runner.run(runner.chunk);
+    const m = tf.memory();
+    tensors.push(m.numTensors);
+    bytes.push(m.numBytes);
+  }
+  const done = passes * runner.chunk;
+  const growth = (xs: number[]) => ((xs.at(-1) as number) - (xs[0] as number)) / (done - runner.chunk);
+  return {
+    steps: done,
+    tensors,
+    bytes,
+    tensorsPerStep: growth(tensors),
+    bytesPerStep: growth(bytes),
+    rssGrowthMiB: (process.memoryUsage().rss - rss0) / 2 ** 20,
+    flat: tensors.every((t) => t === tensors[0]) && bytes.every((b) => b === bytes[0]),
+  };
+}
+
+function torchAvailable(): boolean {
+  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+  return r.status === 0;
+}
+
+function runTorch(model: ModelName, threads: number): TorchResult | string {
+  const args = model === 'mlp' ? ['--steps', '50', '--warmup', '10'] : ['--steps', '5', '--warmup', '2'];
+  const r = spawnSync(
+    '/usr/bin/python3',
+    ['scripts/bench_torch.py', '--model', model, '--runs', '3', '--threads', String(threads), ...args],
+    { encoding: 'utf8' },
+  );
+  if (r.status !== 0) return `torch ${model}: ${(r.stderr ?? '').slice(-300)}`;
+  return JSON.parse(r.stdout.trim().split('\n').at(-1) as string) as TorchResult;
+}
+
+async function main(): Promise<void> {
+  const o = parseArgs(process.argv.slice(2));
+  const log = o.json === '-' ? console.error : console.log;
+  const gpu = await probeWebGpu();
+  const backends = o.backends ?? (['cpu', 'wasm', ...(gpu.available ? ['webgpu' as const] : [])] as BackendName[]);
+  const load0 = os.loadavg();
+  const results: RunnerResult[] = [];
+  const ratios: Ratio[] = [];
+  const skipped: string[] = [];
+  const described: Record<string, string> = {};
+  if (!gpu.available && backends.includes('webgpu')) skipped.push(`webgpu: ${gpu.adapter}`);
+
+  for (const backend of backends) {
+    if (!(await useBackend(backend))) {
+      if (backend !== 'webgpu' || gpu.available) skipped.push(`${backend}: could not start`);
+      continue;
+    }
+    described[backend] = await describeBackend(backend);
+    for (const model of o.models) {
+      const w = WORKLOADS[model];
+      const d = defaults(backend, model, gpu.software);
+      const steps = o.steps ?? d.steps;
+      const warmup = o.warmup ?? d.warmup;
+      log(`\n${described[backend]} · ${w.description}: ${o.runs} runs × ${steps} steps after ${warmup} warm-up steps`);
+      const runners: [string, Runner][] = [
+        ['library', libraryRunner(w, steps)],
+        ['handwritten', handwrittenRunner(w, steps)],
+        ...(o.untuned ? [['library-untuned', libraryRunner(w, steps, UNTUNED, 'training-only')] as [string, Runner]] : []),
+        // Without the wasm kernel tune-up only the MLP trains (the DCGAN needs Conv2DBackpropFilter).
+        ...(o.stockWasm && backend === 'wasm' && model === 'mlp'
+          ? [['handwritten-stock-wasm', handwrittenRunner(w, steps, 'stock')] as [string, Runner]]
+          : []),
+      ];
+      try {
+        const rates = new Map<string, number[]>(runners.map(([name]) => [name, []]));
+        const cpuRates = new Map<string, number[]>(runners.map(([name]) => [name, []]));
+        const before = new Map<string, tf.MemoryInfo>();
+        for (const [name, r] of runners) {
+          if (warmup > 0) await r.run(warmup);
+          before.set(name, tf.memory());
+        }
+        // Memory deltas need each runner's own window: record them around its runs only.
+        const held = new Map<string, { tensors: number; bytes: number }>(runners.map(([n]) => [n, { tensors: 0, bytes: 0 }]));
+        for (let run = 0; run < o.runs; run++) {
+          // Rotate the order every round so that no runner always follows the same one.
+          for (const [name, r] of [...runners.slice(run % runners.length), ...runners.slice(0, run % runners.length)]) {
+            const m0 = tf.memory();
+            const { wall: rate, cpu } = await timed(r, steps);
+            const m1 = tf.memory();
+            const h = held.get(name) as { tensors: number; bytes: number };
+            h.tensors += m1.numTensors - m0.numTensors;
+            h.bytes += m1.numBytes - m0.numBytes;
+            rates.get(name)?.push(rate);
+            cpuRates.get(name)?.push(cpu);
+            log(
+              `  run ${run + 1} ${name.padEnd(22)} ${rate.toFixed(rate < 1 ? 3 : 2)} steps/s, ${cpu.toFixed(cpu < 1 ? 3 : 2)} per CPU-second`,
+            );
+          }
+        }
+        for (const [name, r] of runners) {
+          const start = tf.memory().numBytes;
+          const profile = await tf.profile(() => r.stepOnce());
+          // The long memory check runs for the two runners compared (not the optional before/after ones).
+          const traced = o.memorySteps > 0 && (name === 'library' || name === 'handwritten');
+          const memory = traced ? await memoryTrace(r, o.memorySteps) : undefined;
+          const live = tf.memory();
+          const h = held.get(name) as { tensors: number; bytes: number };
+          const runs = rates.get(name) as number[];
+          results.push({
+            backend,
+            model,
+            runner: name,
+            steps,
+            runs,
+            stepsPerSecond: median(runs),
+            cpuRuns: cpuRates.get(name) as number[],
+            stepsPerCpuSecond: median(cpuRates.get(name) as number[]),
+            tensorsHeldPerStep: h.tensors / (steps * o.runs),
+            bytesHeldPerStep: h.bytes / (steps * o.runs),
+            liveTensors: live.numTensors,
+            liveBytes: live.numBytes,
+            kernelsPerStep: profile.kernels.length,
+            peakStepBytes: profile.peakBytes - start,
+            ...(memory === undefined ? {} : { memory }),
+          });
+          if (memory !== undefined) {
+            log(
+              `  memory ${name}: ${memory.flat ? 'flat' : 'GROWS'} over ${memory.steps} steps (tensors ${memory.tensors.join(',')})`,
+            );
+          }
+        }
+        const hand = results.find((r) => r.backend === backend && r.model === model && r.runner === 'handwritten');
+        for (const r of results.filter((x) => x.backend === backend && x.model === model && x.runner !== 'handwritten')) {
+          if (hand === undefined) break;
+          const ratio = {
+            backend,
+            model,
+            runner: r.runner,
+            overHandwritten: r.stepsPerSecond / hand.stepsPerSecond,
+            cpuOverHandwritten: r.stepsPerCpuSecond / hand.stepsPerCpuSecond,
+          };
+          ratios.push(ratio);
+          log(
+            `  ${r.runner} / handwritten: ${ratio.overHandwritten.toFixed(3)} (wall), ${ratio.cpuOverHandwritten.toFixed(3)} (CPU time)`,
+          );
+        }
+      } catch (e) {
+        skipped.push(`${backend} ${model}: ${String(e).slice(0, 300)}`);
+        log(`  failed: ${String(e).slice(0, 300)}`);
+      } finally {
+        for (const [, r] of runners) r.dispose();
+      }
+    }
+  }
+
+  const torch: TorchResult[] = [];
+  if (o.torch) {
+    if (torchAvailable()) {
+      for (const model of o.models) {
+        log(`\nPyTorch ${model} …`);
+        const t = runTorch(model, o.torchThreads);
+        if (typeof t === 'string') skipped.push(t);
+        else torch.push(t);
+      }
+    } else {
+      skipped.push('torch: /usr/bin/python3 has no torch');
+    }
+  }
+
+  const report: BenchReport = {
+    meta: {
+      date: new Date().toISOString(),
+      node: process.version,
+      tfjs: tf.version_core,
+      cpu: os.cpus()[0]?.model ?? 'unknown',
+      cores: os.cpus().length,
+      loadAverageStart: load0,
+      loadAverageEnd: os.loadavg(),
+      backends: described,
+      options: o,
+    },
+    results,
+    ratios,
+    torch,
+    skipped,
+  };
+  log(
+    `\n${formatReport(report)}\n\nload average (1 min) ${load0[0]?.toFixed(2)} at start, ${os.loadavg()[0]?.toFixed(2)} at end, ${os.cpus().length} cores`,
+  );
+  if (o.json === '-') console.log(JSON.stringify(report, null, 2));
+  else if (o.json !== undefined) writeFileSync(o.json, `${JSON.stringify(report, null, 2)}\n`);
+}
+
+await main();
+process.exit(0);

@@ -1,0 +1,142 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  dcganDiscriminator,
+  dcganGenerator,
+  GANTrainer,
+  installWasmSpeedKernels,
+  tileInto,
+  uninstallWasmSpeedKernels,
+  WASM_SPEED_KERNELS,
+} from '../src/index';
+
+// Parity of the wasm speed kernels (installWasmSpeedKernels) with the kernels tfjs registers.
+
+let isTest = false;
+beforeAll(async () => {
+  isTest = tf.env().getBool('IS_TEST');
+  tf.env().set('IS_TEST', false); // tfjs's leak check misfires on wasm gradients
+  await tf.setBackend('wasm');
+});
+afterAll(async () => {
+  installWasmSpeedKernels();
+  tf.env().set('IS_TEST', isTest);
+  await tf.setBackend('cpu');
+});
+
+/** Runs `f` with the original kernels and with the speed kernels; returns both results' shapes and values. */
+function bothWays(f: () => tf.Tensor): [{ shape: number[]; values: number[] }, { shape: number[]; values: number[] }] {
+  const read = () => {
+    const t = f();
+    const r = { shape: t.shape, values: Array.from(t.dataSync()) };
+    t.dispose();
+    return r;
+  };
+  uninstallWasmSpeedKernels();
+  const original = read();
+  installWasmSpeedKernels();
+  return [original, read()];
+}
+
+/** A deterministic pseudo-random generator (LCG) for test shapes. */
+function lcg(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 2 ** 32;
+  };
+}
+
+describe('Tile', () => {
+  it('matches the wasm kernel exactly for ranks 1–5, every dtype, reps with 1s and 0s', () => {
+    const rand = lcg(7);
+    for (let t = 0; t < 60; t++) {
+      const rank = 1 + Math.floor(rand() * 5);
+      const shape = Array.from({ length: rank }, () => 1 + Math.floor(rand() * 3));
+      const reps = Array.from({ length: rank }, () => Math.floor(rand() * 3) + (t < 55 ? 1 : 0));
+      for (const dtype of ['float32', 'int32', 'bool'] as const) {
+        const x = tf.tidy(() => tf.cast(tf.randomUniform(shape, -5, 5, 'float32', t), dtype));
+        const [original, fast] = bothWays(() => tf.tile(x, reps));
+        expect(fast).toEqual(original);
+        x.dispose();
+      }
+    }
+  });
+
+  it('tiles the batch-norm gradient shape [1,1,1,c] → [n,h,w,c] and leaves no tensor behind', () => {
+    const x = tf.randomNormal([1, 1, 1, 8]);
+    const [original, fast] = bothWays(() => tf.tile(x, [4, 5, 6, 1]));
+    expect(fast).toEqual(original);
+    const before = tf.memory().numTensors;
+    tf.tile(x, [4, 5, 6, 1]).dispose();
+    expect(tf.memory().numTensors).toBe(before);
+    x.dispose();
+  });
+
+  it('tileInto works on plain typed arrays', () => {
+    const out = new Int32Array(12);
+    tileInto(new Int32Array([1, 2, 3]), [1, 3], [2, 2], out);
+    expect(Array.from(out)).toEqual([1, 2, 3, 1, 2, 3, 1, 2, 3, 1, 2, 3]);
+    const out2 = new Float32Array(8);
+    tileInto(new Float32Array([1, 2]), [2, 1], [2, 2], out2);
+    expect(Array.from(out2)).toEqual([1, 1, 2, 2, 1, 1, 2, 2]);
+  });
+});
+
+describe('install / uninstall', () => {
+  it('are idempotent and restore the original kernel', () => {
+    installWasmSpeedKernels();
+    expect(installWasmSpeedKernels()).toEqual([]);
+    const fast = tf.getKernel('Tile', 'wasm')?.kernelFunc;
+    expect(uninstallWasmSpeedKernels()).toEqual([...WASM_SPEED_KERNELS]);
+    expect(uninstallWasmSpeedKernels()).toEqual([]);
+    expect(tf.getKernel('Tile', 'wasm')?.kernelFunc).not.toBe(fast);
+    expect(installWasmSpeedKernels()).toEqual([...WASM_SPEED_KERNELS]);
+  });
+
+  it('the trainer installs them unless backendTuneUp is false', () => {
+    uninstallWasmSpeedKernels();
+    const make = (backendTuneUp: boolean) =>
+      new GANTrainer({
+        generator: dcganGenerator({ latentDim: 3, imageSize: 8, baseFilters: 2, seed: 1 }),
+        discriminator: dcganDiscriminator({ imageSize: 8, baseFilters: 2, seed: 2 }),
+        backendTuneUp,
+      });
+    make(false).dispose();
+    expect(installWasmSpeedKernels()).toEqual([...WASM_SPEED_KERNELS]); // was not installed
+    uninstallWasmSpeedKernels();
+    make(true).dispose();
+    expect(installWasmSpeedKernels()).toEqual([]); // already installed
+  });
+});
+
+describe('a DCGAN (batch norm) trains to the same bits with and without the speed kernels', () => {
+  it('3 steps', async () => {
+    const train = async (backendTuneUp: boolean) => {
+      const t = new GANTrainer({
+        generator: dcganGenerator({ latentDim: 3, imageSize: 8, baseFilters: 2, seed: 1 }),
+        discriminator: dcganDiscriminator({ imageSize: 8, baseFilters: 2, seed: 2 }),
+        seed: 4,
+        backendTuneUp,
+      });
+      const data = tf.randomUniform([12, 8, 8, 1], -1, 1, 'float32', 3);
+      const h = await t.fit(data, { batchSize: 4 });
+      const weights = [...t.generator.trainableVariables, ...t.discriminator.trainableVariables].map((v) =>
+        Array.from(v.dataSync()),
+      );
+      data.dispose();
+      t.dispose();
+      return { weights, losses: h.steps.map((s) => [s.dLoss, s.gLoss]) };
+    };
+    const fast = await train(true); // installs the training kernels (conv gradients) and the speed kernels
+    expect(installWasmSpeedKernels()).toEqual([]);
+    uninstallWasmSpeedKernels();
+    // backendTuneUp false: the training kernels installed above stay, the original Tile runs.
+    const slow = await train(false);
+    expect(installWasmSpeedKernels()).toEqual([...WASM_SPEED_KERNELS]); // it was off during the second run
+    expect(slow.losses).toHaveLength(3);
+    expect(fast.losses).toEqual(slow.losses);
+    expect(fast.weights).toEqual(slow.weights);
+  });
+});
