@@ -6,6 +6,7 @@
  *   npx tsx examples/cgan-mnist.ts                  # defaults: wasm backend, 10 000 steps
  *   npx tsx examples/cgan-mnist.ts --steps 2000 --backend cpu
  *   npx tsx examples/cgan-mnist.ts --acgan           # D also classifies (ACGAN)
+ *   npx tsx examples/cgan-mnist.ts --ema 0.999       # sample from an EMA of G's weights (stabilizers.generatorEma)
  *   npx tsx examples/cgan-mnist.ts --steps 5 --classifier-epochs 0 --out /tmp/cgan   # smoke run, no scoring
  *
  * Writes into --out (default out/cgan): grid.png (one row per digit 0…9, trainer.sampleGrid),
@@ -18,7 +19,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
-import { conditionalMlpDiscriminator, conditionalMlpGenerator, GANTrainer, installWasmTrainingKernels, losses } from 'tfjs-gan';
+import {
+  conditionalMlpDiscriminator,
+  conditionalMlpGenerator,
+  GANTrainer,
+  installWasmTrainingKernels,
+  losses,
+  stabilizers,
+} from 'tfjs-gan';
 import { mnistSplit } from './lib/mnist';
 import { writeImageGrid } from './lib/png';
 import { progressBar } from './lib/progress';
@@ -32,6 +40,7 @@ const { values: args } = parseArgs({
     'per-class': { type: 'string', default: '500' },
     'classifier-epochs': { type: 'string', default: '8' },
     acgan: { type: 'boolean', default: false },
+    ema: { type: 'string', default: '0' },
     out: { type: 'string', default: 'out/cgan' },
   },
 });
@@ -40,6 +49,11 @@ const steps = Number(args.steps);
 const seed = Number(args.seed);
 const perClass = Number(args['per-class']);
 const classifierEpochs = Number(args['classifier-epochs']);
+const emaDecay = Number(args.ema);
+if (!(emaDecay >= 0 && emaDecay < 1)) {
+  console.error(`--ema must be a decay in [0, 1) (0: off), got ${args.ema}`);
+  process.exit(2);
+}
 const out = resolve(args.out);
 for (const [name, v, min] of [
   ['steps', steps, 1],
@@ -106,6 +120,9 @@ const trainer = new GANTrainer({
   ...(args.acgan ? { loss: losses.auxiliaryClassifier('non-saturating') } : {}),
   seed,
 });
+// With --ema, an exponential moving average of G's weights is kept after every step and the samples
+// below come from it (the training weights keep training).
+const ema = emaDecay > 0 ? stabilizers.generatorEma(trainer.generator, { decay: emaDecay }) : undefined;
 const scaled = tf.tidy(() => tf.sub(tf.mul(trainX, 2), 1));
 const batchSize = 100;
 const epochs = Math.ceil(steps / Math.floor(train.count / batchSize));
@@ -118,6 +135,7 @@ const history = await trainer.fit(
     batchSize,
     callbacks: [
       progress,
+      ...(ema ? [ema] : []),
       {
         onStepEnd: (l, ctx) => {
           if (l.step + 1 >= steps) ctx.stop();
@@ -129,7 +147,7 @@ const history = await trainer.fit(
 const minutes = (Date.now() - started) / 60000;
 
 // 3. Conditional accuracy: perClass samples of each digit, classified.
-const grid = trainer.sampleGrid(perClass);
+const grid = ema ? ema.run(() => trainer.sampleGrid(perClass)) : trainer.sampleGrid(perClass);
 const pixels = tf.tidy(() => tf.div(tf.add(grid, 1), 2));
 const requested = Array.from({ length: 10 * perClass }, (_, i) => Math.floor(i / perClass));
 // The PNG grid: one row per digit, the first 10 samples of each class.
@@ -155,6 +173,7 @@ writeFileSync(
       backend: tf.getBackend(),
       steps: trainer.stepCount,
       acgan: args.acgan,
+      emaDecay,
       trainSeconds,
       stepsPerSecond: trainer.stepCount / trainSeconds,
       conditionalAccuracy: conditional,

@@ -128,14 +128,26 @@ describe('examples (against dist/)', () => {
     expect(summary(out).steps).toBe(2);
   });
 
-  it('CGAN on MNIST: a grid with one row per digit', async () => {
+  it('CGAN on MNIST: a grid with one row per digit (sampled from the EMA of G)', async () => {
     const out = join(dir, 'cgan');
-    await example('cgan-mnist.ts', ['--steps', '3', '--classifier-epochs', '0', '--per-class', '4', '--out', out]);
+    await example('cgan-mnist.ts', [
+      '--steps',
+      '3',
+      '--classifier-epochs',
+      '0',
+      '--per-class',
+      '4',
+      '--ema',
+      '0.99',
+      '--out',
+      out,
+    ]);
     const png = checkPng(join(out, 'grid.png'));
     // 10 rows of 4 digits: taller than wide.
     expect(png.height).toBeGreaterThan(2 * png.width);
     checkSvg(join(out, 'losses.svg'));
     expect(summary(out).steps).toBe(3);
+    expect(summary(out).emaDecay).toBe(0.99);
   });
 
   it('a custom generator, discriminator and loss', async () => {
