@@ -9,9 +9,9 @@ const EXAMPLES: Record<string, { file: string; about: string }> = {
   figure1: { file: './figure1-gaussian/main.ts', about: 'the paper’s Figure 1 on a 1-D Gaussian' },
   mixtures: { file: './mixtures-2d/main.ts', about: '2-D ring and grid mixtures: modes covered, high-quality share' },
   dcgan: { file: './dcgan-mnist/main.ts', about: 'DCGAN on MNIST' },
-  cgan: { file: './cgan-mnist.ts', about: 'conditional GAN on MNIST, one grid row per digit' },
+  cgan: { file: './cgan-mnist/main.ts', about: 'conditional GAN on MNIST, one grid row per digit' },
   custom: { file: './custom-model/main.ts', about: 'your own generator, discriminator and loss' },
-  'gaussian-1d': { file: './gaussian-1d.ts', about: 'a GAN learns N(4, 0.5²) (terminal histogram)' },
+  'gaussian-1d': { file: './gaussian-1d/main.ts', about: 'a GAN learns N(4, 0.5²) (terminal histogram)' },
 };
 
 const requested = process.argv[2];

@@ -130,7 +130,7 @@ describe('examples (against dist/)', () => {
 
   it('CGAN on MNIST: a grid with one row per digit (sampled from the EMA of G)', async () => {
     const out = join(dir, 'cgan');
-    await example('cgan-mnist.ts', [
+    await example('cgan-mnist/main.ts', [
       '--steps',
       '3',
       '--classifier-epochs',

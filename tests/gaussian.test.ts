@@ -5,13 +5,13 @@ import { gaussian } from './helpers';
 
 const DATA = { mean: 4, std: 0.5 };
 
-describe('a 1-D GAN learns N(4, 0.5²) from uniform noise (examples/gaussian-1d.ts)', () => {
+describe('a 1-D GAN learns N(4, 0.5²) from uniform noise (examples/gaussian-1d/main.ts)', () => {
   it('matches the data mean and std within 10 % and ends with mean D(x) ≈ ½', async () => {
     const seed = 1;
     const data = gaussian(12_800, DATA.mean, DATA.std, seed);
     const generator = mlpGenerator({ latentDim: 8, hiddenUnits: [16, 16], outputShape: [1], outputActivation: 'linear', seed });
     const discriminator = mlpDiscriminator({ inputShape: [1], hiddenUnits: [32, 32], seed: seed + 1 });
-    // Two-time-scale updates (D 4× faster), then both rates cut 5× to settle — the recipe of examples/gaussian-1d.ts.
+    // Two-time-scale updates (D 4× faster), then both rates cut 5× to settle — the recipe of examples/gaussian-1d/main.ts.
     const phases = [
       { g: 5e-4, d: 2e-3, epochs: 30 },
       { g: 1e-4, d: 4e-4, epochs: 10 },

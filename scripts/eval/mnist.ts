@@ -86,7 +86,7 @@ export async function runMnistGan(seed: number, recipe: MnistRecipe, classifier:
   return { ...score, seconds, steps };
 }
 
-/** The CGAN of examples/cgan-mnist.ts (one-hot concatenation, library defaults), scored by the shipped classifier. */
+/** The CGAN of examples/cgan-mnist/main.ts (one-hot concatenation, library defaults), scored by the shipped classifier. */
 export async function runCgan(seed: number, recipe: MnistRecipe, classifier: MnistClassifierT, log: RunLog) {
   const { train } = split();
   const x = tf.tidy(() => tf.sub(tf.mul(matrix(train), 2), 1));

@@ -3,11 +3,11 @@
  * a classifier trained in this same program on real training digits labels the generated ones,
  * and we report the share it assigns to the requested digit.
  *
- *   npx tsx examples/cgan-mnist.ts                  # defaults: wasm backend, 10 000 steps
- *   npx tsx examples/cgan-mnist.ts --steps 2000 --backend cpu
- *   npx tsx examples/cgan-mnist.ts --acgan           # D also classifies (ACGAN)
- *   npx tsx examples/cgan-mnist.ts --ema 0.999       # sample from an EMA of G's weights (stabilizers.generatorEma)
- *   npx tsx examples/cgan-mnist.ts --steps 5 --classifier-epochs 0 --out /tmp/cgan   # smoke run, no scoring
+ *   npx tsx examples/cgan-mnist/main.ts                  # defaults: wasm backend, 10 000 steps
+ *   npx tsx examples/cgan-mnist/main.ts --steps 2000 --backend cpu
+ *   npx tsx examples/cgan-mnist/main.ts --acgan           # D also classifies (ACGAN)
+ *   npx tsx examples/cgan-mnist/main.ts --ema 0.999       # sample from an EMA of G's weights (stabilizers.generatorEma)
+ *   npx tsx examples/cgan-mnist/main.ts --steps 5 --classifier-epochs 0 --out /tmp/cgan   # smoke run, no scoring
  *
  * Writes into --out (default out/cgan): grid.png (one row per digit 0…9, trainer.sampleGrid),
  * losses.svg and summary.json.
@@ -27,10 +27,10 @@ import {
   losses,
   stabilizers,
 } from 'tfjs-gan';
-import { mnistSplit } from './lib/mnist';
-import { writeImageGrid } from './lib/png';
-import { progressBar } from './lib/progress';
-import { lossCurveSvg, writeSvg } from './lib/svg';
+import { mnistSplit } from '../lib/mnist';
+import { writeImageGrid } from '../lib/png';
+import { progressBar } from '../lib/progress';
+import { lossCurveSvg, writeSvg } from '../lib/svg';
 
 const { values: args } = parseArgs({
   options: {
