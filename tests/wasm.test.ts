@@ -11,6 +11,7 @@ import {
   type WasmTuneUpReport,
 } from '../src/backends/index';
 import { setMaxIm2colElementsForTesting } from '../src/backends/wasm';
+import { lcg } from './conformance/cases';
 
 // The wasm backend loads its .wasm files from node_modules/@tensorflow/tfjs-backend-wasm/dist in Node.
 
@@ -20,19 +21,8 @@ interface Result {
   readonly values: Float32Array | Int32Array | Uint8Array;
 }
 
-/** Deterministic values in [-1, 1) (an LCG), so both backends see the same inputs. */
-function values(size: number, seed: number): Float32Array {
-  const out = new Float32Array(size);
-  let s = (seed * 2654435761) >>> 0 || 1;
-  for (let i = 0; i < size; i++) {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    out[i] = s / 2 ** 31 - 1;
-  }
-  return out;
-}
-
 function randomTensor(shape: number[], seed: number): tf.Tensor {
-  return tf.tensor(values(tf.util.sizeFromShape(shape), seed), shape);
+  return tf.tensor(lcg(tf.util.sizeFromShape(shape), seed), shape);
 }
 
 /** Runs `f` on a backend (inputs created inside `f`) and reads its outputs; leaves the backend on wasm. */

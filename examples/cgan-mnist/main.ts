@@ -25,6 +25,7 @@ import {
   GANTrainer,
   installWasmTrainingKernels,
   losses,
+  metrics,
   stabilizers,
 } from 'tfjs-gan';
 import { mnistSplit } from '../lib/mnist';
@@ -100,16 +101,13 @@ const t0 = Date.now();
 if (classifierEpochs > 0) {
   await classifier.fit(trainX, oneHot, { epochs: classifierEpochs, batchSize: 64, shuffle: true, verbose: 0 });
 }
-const accuracy = (x: tf.Tensor, labels: ArrayLike<number>): number => {
-  const predicted = tf.tidy(() => tf.argMax(classifier.predict(x) as tf.Tensor, 1).dataSync());
-  let right = 0;
-  for (let i = 0; i < labels.length; i++) if (predicted[i] === labels[i]) right++;
-  return right / labels.length;
-};
+// The share of x the classifier assigns to the given labels (the library's metric).
+const accuracy = async (x: tf.Tensor, labels: ArrayLike<number>): Promise<number> =>
+  (await metrics.conditionalAccuracy(classifier, x, labels)).accuracy;
 const testX = tf.tensor2d(test.pixels, [test.count, 784]);
 if (classifierEpochs > 0)
   console.log(
-    `classifier: ${(100 * accuracy(testX, test.labels)).toFixed(1)} % on the ${test.count} held-out real digits (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    `classifier: ${(100 * (await accuracy(testX, test.labels))).toFixed(1)} % on the ${test.count} held-out real digits (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
   );
 
 // 2. The CGAN: the seed's MLP GAN, conditioned by one-hot concatenation, data in [-1, 1].
@@ -164,7 +162,7 @@ writeImageGrid(join(out, 'grid.png'), gridPixels, 10 * rowsPerDigit, {
   range: [0, 1],
 });
 writeSvg(join(out, 'losses.svg'), lossCurveSvg(history.steps, { title: `${trainer.loss.name} CGAN — losses` }));
-const conditional = classifierEpochs > 0 ? accuracy(pixels, requested) : null;
+const conditional = classifierEpochs > 0 ? await accuracy(pixels, requested) : null;
 const trainSeconds = (Date.now() - started) / 1000;
 writeFileSync(
   join(out, 'summary.json'),
