@@ -7,7 +7,7 @@
  *   npm run bench -- --backends wasm --models mlp  # a subset
  *   npm run bench -- --steps 50 --runs 5 --warmup 10
  *   npm run bench -- --memory-steps 1000           # + memory flatness over 1000 steps (library and hand-written)
- *   npm run bench -- --untuned                     # + the trainer without fused Adam and wasm speed kernels
+ *   npm run bench -- --untuned                     # + the trainer without fused Adam and the fast wasm Tile
  *   npm run bench -- --stock-wasm                  # + on wasm (MLP): the hand-written loop on tfjs's own wasm kernels
  *   npm run bench -- --json bench.json             # machine-readable results (also: --json - for stdout)
  *   npm run bench -- --no-torch                    # skip PyTorch

@@ -5,13 +5,21 @@ import {
   dcganDiscriminator,
   dcganGenerator,
   GANTrainer,
-  installWasmSpeedKernels,
+  installedWasmTrainingKernels,
+  installWasmTrainingKernels,
   tileInto,
-  uninstallWasmSpeedKernels,
-  WASM_SPEED_KERNELS,
+  uninstallWasmTrainingKernels,
 } from '../src/index';
 
-// Parity of the wasm speed kernels (installWasmSpeedKernels) with the kernels tfjs registers.
+// Parity of the wasm tune-up's speed-only kernel (Tile, option `tile` of installWasmTrainingKernels)
+// with the kernel tfjs registers.
+
+/** The rest of the tune-up, without the fast Tile (the DCGAN needs its conv gradients). */
+function withoutFastTile(): void {
+  uninstallWasmTrainingKernels();
+  installWasmTrainingKernels({ tile: false });
+}
+const hasFastTile = (): boolean => installedWasmTrainingKernels().includes('Tile');
 
 let isTest = false;
 beforeAll(async () => {
@@ -20,7 +28,7 @@ beforeAll(async () => {
   await tf.setBackend('wasm');
 });
 afterAll(async () => {
-  installWasmSpeedKernels();
+  installWasmTrainingKernels();
   tf.env().set('IS_TEST', isTest);
   await tf.setBackend('cpu');
 });
@@ -33,9 +41,9 @@ function bothWays(f: () => tf.Tensor): [{ shape: number[]; values: number[] }, {
     t.dispose();
     return r;
   };
-  uninstallWasmSpeedKernels();
+  withoutFastTile();
   const original = read();
-  installWasmSpeedKernels();
+  installWasmTrainingKernels();
   return [original, read()];
 }
 
@@ -86,17 +94,19 @@ describe('Tile', () => {
 
 describe('install / uninstall', () => {
   it('are idempotent and restore the original kernel', () => {
-    installWasmSpeedKernels();
-    expect(installWasmSpeedKernels()).toEqual([]);
+    installWasmTrainingKernels();
+    expect(installWasmTrainingKernels().replaced).toEqual([]);
     const fast = tf.getKernel('Tile', 'wasm')?.kernelFunc;
-    expect(uninstallWasmSpeedKernels()).toEqual([...WASM_SPEED_KERNELS]);
-    expect(uninstallWasmSpeedKernels()).toEqual([]);
+    expect(uninstallWasmTrainingKernels().restored).toContain('Tile');
+    expect(uninstallWasmTrainingKernels().restored).toEqual([]);
     expect(tf.getKernel('Tile', 'wasm')?.kernelFunc).not.toBe(fast);
-    expect(installWasmSpeedKernels()).toEqual([...WASM_SPEED_KERNELS]);
+    expect(installWasmTrainingKernels({ tile: false }).replaced).not.toContain('Tile');
+    expect(hasFastTile()).toBe(false);
+    expect(installWasmTrainingKernels().replaced).toEqual(['Tile']);
   });
 
   it('the trainer installs them unless backendTuneUp is false', () => {
-    uninstallWasmSpeedKernels();
+    uninstallWasmTrainingKernels();
     const make = (backendTuneUp: boolean) =>
       new GANTrainer({
         generator: dcganGenerator({ latentDim: 3, imageSize: 8, baseFilters: 2, seed: 1 }),
@@ -104,14 +114,14 @@ describe('install / uninstall', () => {
         backendTuneUp,
       });
     make(false).dispose();
-    expect(installWasmSpeedKernels()).toEqual([...WASM_SPEED_KERNELS]); // was not installed
-    uninstallWasmSpeedKernels();
+    expect(hasFastTile()).toBe(false); // was not installed
     make(true).dispose();
-    expect(installWasmSpeedKernels()).toEqual([]); // already installed
+    expect(hasFastTile()).toBe(true);
+    expect(installWasmTrainingKernels().replaced).toEqual([]); // already installed
   });
 });
 
-describe('a DCGAN (batch norm) trains to the same bits with and without the speed kernels', () => {
+describe('a DCGAN (batch norm) trains to the same bits with and without the fast Tile', () => {
   it('3 steps', async () => {
     const train = async (backendTuneUp: boolean) => {
       const t = new GANTrainer({
@@ -129,12 +139,14 @@ describe('a DCGAN (batch norm) trains to the same bits with and without the spee
       t.dispose();
       return { weights, losses: h.steps.map((s) => [s.dLoss, s.gLoss]) };
     };
-    const fast = await train(true); // installs the training kernels (conv gradients) and the speed kernels
-    expect(installWasmSpeedKernels()).toEqual([]);
-    uninstallWasmSpeedKernels();
-    // backendTuneUp false: the training kernels installed above stay, the original Tile runs.
+    uninstallWasmTrainingKernels();
+    const fast = await train(true); // installs the whole tune-up: conv gradients and the fast Tile
+    expect(hasFastTile()).toBe(true);
+    withoutFastTile();
+    // backendTuneUp false: the conv gradients installed above stay, the original Tile runs.
     const slow = await train(false);
-    expect(installWasmSpeedKernels()).toEqual([...WASM_SPEED_KERNELS]); // it was off during the second run
+    expect(hasFastTile()).toBe(false); // it was off during the second run
+    expect(installWasmTrainingKernels().replaced).toEqual(['Tile']);
     expect(slow.losses).toHaveLength(3);
     expect(fast.losses).toEqual(slow.losses);
     expect(fast.weights).toEqual(slow.weights);

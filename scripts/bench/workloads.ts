@@ -11,13 +11,11 @@ import {
   dcganGenerator,
   GANTrainer,
   type GANTrainerConfig,
-  installWasmSpeedKernels,
   installWasmTrainingKernels,
   type LayersDiscriminator,
   type LayersGenerator,
   mlpDiscriminator,
   mlpGenerator,
-  uninstallWasmSpeedKernels,
   uninstallWasmTrainingKernels,
 } from '../../src/index';
 
@@ -30,20 +28,19 @@ export const UNTUNED: Partial<GANTrainerConfig> = { fusedAdam: false, backendTun
 
 /**
  * Which wasm kernels a runner trains with: all of the library's ('tuned'), its training kernels
- * without the speed kernels ('training-only'), or tfjs's own ('stock'). The registry is global, so
+ * without the fast Tile ('training-only'), or tfjs's own ('stock'). The registry is global, so
  * runners switch it around each of their runs and put the full tune-up back afterwards.
  */
 export type KernelMode = 'tuned' | 'training-only' | 'stock';
 
 export async function withKernels(mode: KernelMode, f: () => Promise<void>): Promise<void> {
   if (mode === 'tuned') return f();
-  if (mode === 'stock') uninstallWasmTrainingKernels();
-  uninstallWasmSpeedKernels();
+  uninstallWasmTrainingKernels();
+  if (mode === 'training-only') installWasmTrainingKernels({ tile: false });
   try {
     await f();
   } finally {
     installWasmTrainingKernels();
-    installWasmSpeedKernels();
   }
 }
 
@@ -103,7 +100,7 @@ export function libraryRunner(
   kernels: KernelMode = 'tuned',
 ): Runner {
   // With backendTuneUp false the trainer installs no kernels: the wasm training kernels are global,
-  // so install them here (the 'training-only' mode runs without the speed kernels only).
+  // so install them here (the 'training-only' mode runs without the fast Tile only).
   if (kernels !== 'stock') installWasmTrainingKernels();
   const { generator, discriminator } = w.build();
   const trainer = new GANTrainer({ generator, discriminator, loss: 'non-saturating', seed: 3, ...options });
@@ -155,7 +152,6 @@ function permutation(n: number, state: { s: number }): number[] {
 export function handwrittenRunner(w: Workload, chunk: number, kernels: KernelMode = 'tuned'): Runner {
   // The kernel tune-up is global: install it here too, as a user of the library would have it.
   installWasmTrainingKernels();
-  installWasmSpeedKernels();
   const { generator, discriminator } = w.build();
   const g = generator.model;
   const d = discriminator.model;

@@ -37,4 +37,4 @@ export {
   type WasmTuneUpRemoval,
   type WasmTuneUpReport,
 } from './wasm';
-export { installWasmSpeedKernels, tileInto, uninstallWasmSpeedKernels, WASM_SPEED_KERNELS } from './wasm-speed';
+export { tileInto } from './wasm-speed';

@@ -1,7 +1,7 @@
 /**
- * Speed-only kernel replacements for `@tensorflow/tfjs-backend-wasm` 4.x, installed by the trainer
- * next to {@link installWasmTrainingKernels} (option `backendTuneUp`). Results are identical to the
- * originals (they only move data).
+ * A speed-only kernel replacement for `@tensorflow/tfjs-backend-wasm` 4.x, installed with the rest of
+ * the wasm tune-up by {@link installWasmTrainingKernels} (option `tile`). Results are identical to the
+ * original (it only moves data).
  *
  * - `Tile`: the wasm kernel computes every output element's source index with divisions, about
  *   40 ns an element; the gradient of batch normalisation (`FusedBatchNorm`) tiles the per-channel
@@ -11,11 +11,6 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-
-const WASM = 'wasm';
-
-/** The wasm kernels {@link installWasmSpeedKernels} replaces. */
-export const WASM_SPEED_KERNELS = ['Tile'] as const;
 
 interface WasmHeap {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
@@ -59,7 +54,8 @@ export function tileInto(
   }
 }
 
-function fastTile(original: tf.KernelFunc): tf.KernelFunc {
+/** Wraps the wasm `Tile` kernel: block copies where it can, the original otherwise. */
+export function fastTile(original: tf.KernelFunc): tf.KernelFunc {
   return (args) => {
     const x = args.inputs.x;
     const reps = (args.attrs as unknown as tf.TileAttrs | undefined)?.reps;
@@ -80,52 +76,4 @@ function fastTile(original: tf.KernelFunc): tf.KernelFunc {
     tileInto(backend.typedArrayFromHeap(x), x.shape, reps, backend.typedArrayFromHeap(out));
     return out;
   };
-}
-
-const WRAPPERS: Readonly<Record<(typeof WASM_SPEED_KERNELS)[number], (original: tf.KernelFunc) => tf.KernelFunc>> = {
-  Tile: fastTile,
-};
-
-const installed = new Map<string, { config: tf.KernelConfig; original: tf.KernelConfig }>();
-
-/**
- * Replaces the wasm kernels of {@link WASM_SPEED_KERNELS} by faster versions with identical
- * results. Idempotent; does nothing when `@tensorflow/tfjs-backend-wasm` is not loaded.
- * Undo with {@link uninstallWasmSpeedKernels}.
- *
- * @returns the kernels replaced by this call.
- */
-export function installWasmSpeedKernels(): string[] {
-  const replaced: string[] = [];
-  for (const kernelName of WASM_SPEED_KERNELS) {
-    const current = tf.getKernel(kernelName, WASM);
-    if (current === undefined) continue;
-    if (installed.get(kernelName)?.config.kernelFunc === current.kernelFunc) continue;
-    // Keep the original's setupFunc/disposeFunc (the engine runs them when the backend initialises).
-    const config: tf.KernelConfig = { ...current, kernelFunc: WRAPPERS[kernelName](current.kernelFunc) };
-    tf.unregisterKernel(kernelName, WASM);
-    tf.registerKernel(config);
-    installed.set(kernelName, { config, original: current });
-    replaced.push(kernelName);
-  }
-  return replaced;
-}
-
-/**
- * Registers the original wasm kernels that {@link installWasmSpeedKernels} replaced again (a
- * kernel someone else has registered since is left alone). Idempotent.
- *
- * @returns the kernels restored by this call.
- */
-export function uninstallWasmSpeedKernels(): string[] {
-  const restored: string[] = [];
-  for (const [kernelName, { config, original }] of installed) {
-    if (tf.getKernel(kernelName, WASM)?.kernelFunc === config.kernelFunc) {
-      tf.unregisterKernel(kernelName, WASM);
-      tf.registerKernel(original);
-      restored.push(kernelName);
-    }
-  }
-  installed.clear();
-  return restored;
 }

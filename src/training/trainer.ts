@@ -1,7 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { toBackendSupportError } from '../backends/gradients';
 import { installWasmTrainingKernels, type WasmTuneUpOptions } from '../backends/wasm';
-import { installWasmSpeedKernels } from '../backends/wasm-speed';
 import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from '../conditional/labels';
 import { CheckpointError, DataError, formatShape, GANConfigError, GANError, NonFiniteError, ShapeMismatchError } from '../errors';
 import {
@@ -115,8 +114,7 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
   readonly guardNonFinite?: boolean;
   /**
    * Install the library's training kernels for backends that lack or mis-implement them
-   * (today: tfjs-backend-wasm — see {@link installWasmTrainingKernels}), and its faster
-   * replacements of slow ones ({@link installWasmSpeedKernels}). Harmless where the
+   * or are slow at them (today: tfjs-backend-wasm — see {@link installWasmTrainingKernels}). Harmless where the
    * backend is not loaded. `false` leaves every kernel as tfjs registered it. Default `true`.
    */
   readonly backendTuneUp?: boolean | WasmTuneUpOptions;
@@ -236,10 +234,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       throw new GANConfigError('seed', `must be a finite number, got ${config.seed}`);
     }
     const tuneUp = config.backendTuneUp ?? true;
-    if (tuneUp !== false) {
-      installWasmTrainingKernels(tuneUp === true ? {} : tuneUp);
-      installWasmSpeedKernels();
-    }
+    if (tuneUp !== false) installWasmTrainingKernels(tuneUp === true ? {} : tuneUp);
     this.generator = generator;
     this.discriminator = discriminator;
     this.numClasses = generator.numClasses;
