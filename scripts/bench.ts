@@ -11,6 +11,7 @@
  *   npm run bench -- --stock-wasm                  # + on wasm (MLP): the hand-written loop on tfjs's own wasm kernels
  *   npm run bench -- --json bench.json             # machine-readable results (also: --json - for stdout)
  *   npm run bench -- --no-torch                    # skip PyTorch
+ *   npm run bench -- --wasm-threads 2              # wasm: the threaded build (useNodeWasmThreads), 2 threads
  *
  * Models: the seed's MNIST MLP GAN (batch 100, 784 dims) and a 28×28 DCGAN (the `dcgan*` presets,
  * batch 64). Data: random values in [−1, 1] (speed does not depend on the pixels). One step = one
@@ -24,6 +25,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
+import { useNodeWasmThreads } from '../src/index';
 import { type BackendName, describeBackend, probeWebGpu, useBackend } from './bench/backends';
 import {
   type BenchReport,
@@ -47,10 +49,12 @@ interface Options {
   json: string | undefined;
   torch: boolean;
   torchThreads: number;
+  wasmThreads: number;
 }
 
 const HELP = `usage: npm run bench -- [--backends cpu,wasm,webgpu] [--models mlp,dcgan] [--steps N] [--runs R]
-  [--warmup W] [--memory-steps N] [--untuned] [--stock-wasm] [--json FILE|-] [--no-torch] [--torch-threads N]`;
+  [--warmup W] [--memory-steps N] [--untuned] [--stock-wasm] [--json FILE|-] [--no-torch] [--torch-threads N]
+  [--wasm-threads N]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -65,6 +69,7 @@ function parseArgs(argv: string[]): Options {
     json: undefined,
     torch: true,
     torchThreads: 0,
+    wasmThreads: 0,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -118,6 +123,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--torch-threads':
         o.torchThreads = int(0);
+        break;
+      case '--wasm-threads':
+        o.wasmThreads = int(1);
         break;
       case '--help':
       case '-h':
@@ -198,6 +206,8 @@ function runTorch(model: ModelName, threads: number): TorchResult | string {
 async function main(): Promise<void> {
   const o = parseArgs(process.argv.slice(2));
   const log = o.json === '-' ? console.error : console.log;
+  // Before the wasm backend first starts: its threaded build, with o.wasmThreads threads.
+  if (o.wasmThreads > 0) await useNodeWasmThreads({ threads: o.wasmThreads });
   const gpu = await probeWebGpu();
   const backends = o.backends ?? (['cpu', 'wasm', ...(gpu.available ? ['webgpu' as const] : [])] as BackendName[]);
   const load0 = os.loadavg();

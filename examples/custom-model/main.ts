@@ -18,7 +18,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { type Discriminator, type ForwardOptions, type GANLoss, GANTrainer, generatorFromFunction, Random } from 'tfjs-gan';
 import { positiveInt } from '../lib/args';
-import { useBackend } from '../lib/backend';
+import { describeBackend, THREADS_OPTION, useBackend } from '../lib/backend';
 import { lossCurveSvg, svgChart, writeSvg } from '../lib/svg';
 
 const { values: args } = parseArgs({
@@ -26,13 +26,15 @@ const { values: args } = parseArgs({
     steps: { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string', default: 'cpu' },
+    ...THREADS_OPTION,
     out: { type: 'string', default: 'out/custom' },
   },
 });
 const steps = positiveInt('steps', args.steps, 1500);
 const seed = positiveInt('seed', args.seed, 1);
 const out = resolve(args.out);
-const backend = await useBackend(args.backend);
+await useBackend(args.backend, args.threads);
+const backend = describeBackend(); // e.g. "wasm, 2 threads"
 
 // ---- the data: two interleaved half circles with a little noise ---------------------------------
 function twoMoons(n: number, rng: Random): Float32Array {

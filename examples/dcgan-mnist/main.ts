@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { dcganDiscriminator, dcganGenerator, GANTrainer } from 'tfjs-gan';
 import { positiveInt } from '../lib/args';
-import { useBackend } from '../lib/backend';
+import { describeBackend, THREADS_OPTION, useBackend } from '../lib/backend';
 import { runImageGan } from '../lib/image-run';
 import { mnistSplit } from '../lib/mnist';
 
@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
   options: {
     epochs: { type: 'string' },
     backend: { type: 'string' },
+    ...THREADS_OPTION,
     'batch-size': { type: 'string' },
     'base-filters': { type: 'string' },
     out: { type: 'string', default: 'out/dcgan' },
@@ -30,7 +31,8 @@ const { values: args } = parseArgs({
 const seed = positiveInt('seed', args.seed, 1);
 // The reference DCGAN has 64 filters; 32 trains ~3× faster on a CPU and still draws digits.
 const baseFilters = positiveInt('base-filters', args['base-filters'], 32);
-const backend = await useBackend(args.backend);
+await useBackend(args.backend, args.threads);
+const backend = describeBackend(); // e.g. "wasm, 2 threads"
 const { train } = mnistSplit();
 const images = tf.tidy(() => tf.sub(tf.mul(tf.tensor4d(train.pixels, [train.count, 28, 28, 1]), 2), 1));
 const trainer = new GANTrainer({

@@ -12,7 +12,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { GANTrainer, mlpDiscriminator, mlpGenerator, type StepLogs } from 'tfjs-gan';
 import { positiveInt } from '../lib/args';
-import { useBackend } from '../lib/backend';
+import { describeBackend, THREADS_OPTION, useBackend } from '../lib/backend';
 import { svgChart, svgPanels, writeSvg } from '../lib/svg';
 
 const { values: args } = parseArgs({
@@ -20,6 +20,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string', default: 'cpu' }, // tiny models: the pure-JS backend is fastest
+    ...THREADS_OPTION,
     out: { type: 'string', default: 'out/figure1' },
   },
 });
@@ -29,7 +30,8 @@ const out = resolve(args.out);
 const DATA = { mean: 4, std: 0.5 };
 const LATENT = 8;
 
-const backend = await useBackend(args.backend);
+await useBackend(args.backend, args.threads);
+const backend = describeBackend(); // e.g. "wasm, 2 threads"
 const data = tf.tidy(() => tf.add(tf.mul(tf.randomNormal([12_800, 1], 0, 1, 'float32', seed), DATA.std), DATA.mean));
 const generator = mlpGenerator({ latentDim: LATENT, hiddenUnits: [16, 16], outputShape: [1], outputActivation: 'linear', seed });
 const discriminator = mlpDiscriminator({ inputShape: [1], hiddenUnits: [32, 32], seed: seed + 1 });

@@ -14,7 +14,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { GANTrainer, metrics, mlpDiscriminator, mlpGenerator } from 'tfjs-gan';
 import { positiveInt } from '../lib/args';
-import { useBackend } from '../lib/backend';
+import { describeBackend, THREADS_OPTION, useBackend } from '../lib/backend';
 import { lossCurveSvg, svgChart, writeSvg } from '../lib/svg';
 
 const { values: args } = parseArgs({
@@ -23,6 +23,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string' },
     seed: { type: 'string' },
     backend: { type: 'string' },
+    ...THREADS_OPTION,
     out: { type: 'string', default: 'out/mixtures' },
   },
 });
@@ -33,7 +34,8 @@ if (!['ring', 'grid', 'both'].includes(args.mixture)) {
 const steps = positiveInt('steps', args.steps, 5000);
 const seed = positiveInt('seed', args.seed, 1);
 const out = resolve(args.out);
-const backend = await useBackend(args.backend);
+await useBackend(args.backend, args.threads);
+const backend = describeBackend(); // e.g. "wasm, 2 threads"
 const BATCH = 256;
 
 const mixtures = {

@@ -16,16 +16,17 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import { GANTrainer, mlpDiscriminator, mlpGenerator } from 'tfjs-gan';
 import { finite, positiveInt } from '../lib/args';
-import { useBackend } from '../lib/backend';
+import { describeBackend, THREADS_OPTION, useBackend } from '../lib/backend';
 import { runImageGan } from '../lib/image-run';
 import { mnistSplit } from '../lib/mnist';
 
 const USAGE =
-  'usage: npm run demo -- [--epochs 60] [--batch-size 100] [--lr 5e-4] [--backend wasm|cpu] [--out out] [--seed 1] [--steps N]';
+  'usage: npm run demo -- [--epochs 60] [--batch-size 100] [--lr 5e-4] [--backend wasm|cpu] [--threads N] [--out out] [--seed 1] [--steps N]';
 const { values: args } = parseArgs({
   options: {
     epochs: { type: 'string' },
     backend: { type: 'string' },
+    ...THREADS_OPTION,
     'batch-size': { type: 'string' },
     out: { type: 'string', default: 'out' },
     seed: { type: 'string' },
@@ -42,7 +43,8 @@ const seed = positiveInt('seed', args.seed, 1);
 // 5e-4 rather than the seed's 2e-4: within the 10-minute budget (60 epochs, 4 740 steps) it draws clearly
 // recognisable digits where 2e-4 is still blurry (--lr 2e-4 reproduces the seed exactly).
 const lr = finite('lr', args.lr, 5e-4);
-const backend = await useBackend(args.backend);
+await useBackend(args.backend, args.threads);
+const backend = describeBackend(); // e.g. "wasm, 2 threads"
 const { train } = mnistSplit();
 // Pixels in [0, 1] → [-1, 1], the range of G's tanh output.
 const images = tf.tidy(() => tf.sub(tf.mul(tf.tensor2d(train.pixels, [train.count, 784]), 2), 1));

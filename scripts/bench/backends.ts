@@ -71,8 +71,10 @@ export async function useBackend(name: BackendName): Promise<boolean> {
 export async function describeBackend(name: BackendName): Promise<string> {
   if (name === 'wasm') {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
-    const threads = await tf.env().getAsync('WASM_HAS_MULTITHREAD_SUPPORT');
-    return `wasm (SIMD ${String(simd)}, threads ${String(threads)})`;
+    // The threads XNNPACK really uses (tfjs's own build in Node: 1; useNodeWasmThreads: more).
+    const wasm = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }).wasm;
+    const threads = wasm?.tfjs?.getThreadsCount?.() ?? 1;
+    return `wasm (SIMD ${String(simd)}, threads ${threads})`;
   }
   if (name === 'webgpu') return `webgpu (${(await probeWebGpu()).adapter})`;
   return name;

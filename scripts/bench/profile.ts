@@ -5,11 +5,12 @@
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx scripts/bench/profile.ts --backend wasm --model mlp --steps 40
  *   node --import tsx scripts/bench/profile.ts --runner handwritten --kernels   # per-kernel time from tf.profile
  *   node --import tsx scripts/bench/profile.ts --options '{"guardNonFinite":false}'  # trainer options (library runner)
+ *   node --import tsx scripts/bench/profile.ts --wasm-threads 2 --kernels      # wasm's threaded build (useNodeWasmThreads)
  *   node --import tsx scripts/bench/profile.ts --summarize /tmp/prof/x.cpuprofile  # self time by function
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
-import type { GANTrainerConfig } from '../../src/index';
+import { type GANTrainerConfig, useNodeWasmThreads } from '../../src/index';
 import { type BackendName, useBackend } from './backends';
 import { handwrittenRunner, libraryRunner, type ModelName, UNTUNED, WORKLOADS } from './workloads';
 
@@ -53,6 +54,8 @@ const backend = arg('--backend', 'wasm') as BackendName;
 const model = arg('--model', 'mlp') as ModelName;
 const steps = Number(arg('--steps', '40'));
 const which = arg('--runner', 'library');
+const wasmThreads = Number(arg('--wasm-threads', '0'));
+if (wasmThreads > 0) await useNodeWasmThreads({ threads: wasmThreads });
 if (!(await useBackend(backend))) throw new Error(`backend ${backend} is not available`);
 const w = WORKLOADS[model];
 const runner =

@@ -14,6 +14,11 @@ export {
   withBackendSupportErrors,
 } from './gradients';
 export {
+  type NodeWasmThreadsInstallation,
+  type NodeWasmThreadsOptions,
+  useNodeWasmThreads,
+} from './node-wasm-threads';
+export {
   installNodeWebGPU,
   type NodeWebGPUInstallation,
   type NodeWebGPUModule,
