@@ -116,7 +116,13 @@ export { checkpointing, type CheckpointingCallback, type CheckpointingOptions, t
 export {
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
+  type Checkpointable,
   type CheckpointHeader,
+  type ComponentRecord,
+  type ComponentState,
+  isCheckpointable,
+  type JsonValue,
+  type RestoreContext,
   type ModelRecord,
   type OptimizerRecord,
   type VariableRecord,

@@ -5,8 +5,10 @@ import { join } from 'node:path';
 import * as tf from '@tensorflow/tfjs-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
+  CHECKPOINT_VERSION,
   CheckpointError,
   checkpointing,
+  GANConfigError,
   type GANLoss,
   GANTrainer,
   type GANTrainerConfig,
@@ -14,9 +16,11 @@ import {
   losses,
   mlpDiscriminator,
   NonFiniteError,
+  stabilizers,
 } from '../src/index';
 import { bigModels } from './fixtures/big-models';
 import { ringData, smallModels, weightsOf } from './fixtures/models';
+import { stabilizedSetup, stabilizedState } from './fixtures/stabilized';
 import { allVariables, maxChange, snapshot } from './helpers';
 
 const dir = mkdtempSync(join(tmpdir(), 'tfjs-gan-ckpt-'));
@@ -101,6 +105,291 @@ describe('resume is bit-exact on the cpu backend', () => {
     expect(stored?.format).toBe('tfjs-gan-checkpoint');
     await expect(trainer.save('indexeddb://x')).rejects.toThrow(/no tf.io handler for "indexeddb:\/\/x"/); // Node has no IndexedDB
     trainer.dispose();
+  });
+});
+
+describe('stabiliser state in checkpoints (format version 2)', () => {
+  // JSON round trip: NaN levels become null on both sides, as they do through a child process.
+  const plain = <T>(x: T): T => JSON.parse(JSON.stringify(x));
+
+  it('N + M epochs with EMA, adaptive k, gradient penalty and instance noise equal N, save, load, M more — in-process and in a child', async () => {
+    const data = ringData(512, 5);
+    const straight = stabilizedSetup(1);
+    const straightTrainer = new GANTrainer(straight.config);
+    const extras: number[] = [];
+    const all = await straightTrainer.fit(data, {
+      epochs: 4,
+      batchSize: 32,
+      callbacks: [...straight.callbacks, { onStepEnd: () => void extras.push(straight.schedule.extra) }],
+    });
+    // The run is not vacuous: the schedule gave both sides extra updates, the EMA and noise moved on.
+    expect(extras.some((e) => e > 0)).toBe(true);
+    expect(extras.some((e) => e < 0)).toBe(true);
+    expect(straight.ema.updates).toBe(all.steps.length);
+
+    const first = stabilizedSetup(1);
+    const firstTrainer = new GANTrainer(first.config);
+    const firstHalf = await firstTrainer.fit(data, { epochs: 2, batchSize: 32, callbacks: first.callbacks });
+    expect(firstHalf.steps).toEqual(all.steps.slice(0, firstHalf.steps.length));
+    await firstTrainer.save(file('stabilized.tfgan'));
+    const n = firstHalf.steps.length;
+
+    // Fresh models (other initial weights), a fresh EMA, schedule, penalty and noise: all state comes from the file.
+    const resumed = stabilizedSetup(123);
+    const resumedTrainer = await GANTrainer.load(file('stabilized.tfgan'), resumed.config);
+    expect(plain(stabilizedState(resumed))).toEqual(plain(stabilizedState(first)));
+    const secondHalf = await resumedTrainer.fit(data, { epochs: 2, batchSize: 32, callbacks: resumed.callbacks });
+    expect(secondHalf.steps).toEqual(all.steps.slice(n)); // identical losses, and so identical k decisions
+    expect(plain(stabilizedState(resumed))).toEqual(plain(stabilizedState(straight)));
+
+    const out = execFileSync(...runTs('tests/fixtures/resume-stabilized-child.ts', join(dir, 'stabilized.tfgan'), '2'), {
+      encoding: 'utf8',
+    });
+    const child = JSON.parse(out) as { logs: unknown[]; state: unknown; step: number };
+    expect(child.step).toBe(all.steps.length);
+    expect(child.logs).toEqual(all.steps.slice(n));
+    expect(child.state).toEqual(plain(stabilizedState(straight)));
+    for (const t of [straightTrainer, firstTrainer, resumedTrainer]) t.dispose();
+    for (const s of [straight, first, resumed]) s.ema.dispose();
+    data.dispose();
+  });
+
+  it('records each component under its key, its tensors as state/<key>/<name> weights', async () => {
+    let stored: tf.io.ModelArtifacts | undefined;
+    const memory: tf.io.IOHandler = {
+      save: async (a) => {
+        stored = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      },
+    };
+    const s = stabilizedSetup(1);
+    const trainer = new GANTrainer(s.config);
+    await trainer.step(ringData(32, 1));
+    await trainer.save(memory);
+    const header = stored?.modelTopology as { version: number; components: Record<string, { data: Record<string, unknown> }> };
+    expect(header.version).toBe(CHECKPOINT_VERSION);
+    expect(Object.keys(header.components).sort()).toEqual([
+      'adaptiveSchedule',
+      'generatorEma',
+      'gradientPenalty',
+      'instanceNoise',
+    ]);
+    expect(header.components.generatorEma?.data).toEqual({ updates: 0, swapped: false, decay: 0.9, warmup: true, every: 1 });
+    expect(header.components.instanceNoise?.data.step).toBe(0); // no callbacks ran: step() alone does not anneal
+    const names = (stored?.weightSpecs ?? []).map((w) => w.name).filter((n) => n.startsWith('state/'));
+    expect(names).toEqual(s.ema.shadow.map((_, i) => `state/generatorEma/shadow/${i}`));
+    trainer.dispose();
+    s.ema.dispose();
+  });
+
+  it('loads a version 1 checkpoint (written before component state existed) and resumes it exactly', async () => {
+    const v1Path = join(import.meta.dirname, 'fixtures', 'checkpoint-v1.tfgan');
+    const v1 = `file://${v1Path}`;
+    const bytes = readFileSync(v1Path);
+    const header = JSON.parse(bytes.subarray(12, 12 + bytes.readUInt32LE(8)).toString('utf8'));
+    expect(header.modelTopology.version).toBe(1);
+    expect(header.modelTopology.components).toBeUndefined();
+    // What tests/fixtures/make-v1-checkpoint.ts trained (2 steps, one epoch), continued for one more epoch.
+    const data = ringData(128, 5);
+    const straight = ringTrainer(1);
+    const all = await straight.trainer.fit(data, { epochs: 2, batchSize: 32 });
+    const models = smallModels(77);
+    const resumed = await GANTrainer.load(v1, models);
+    expect(resumed.stepCount).toBe(2);
+    const rest = await resumed.fit(data, { epochs: 1, batchSize: 32 });
+    expect(rest.steps).toEqual(all.steps.slice(2));
+    expect(weightsOf(models)).toEqual(weightsOf(straight.models));
+
+    // With stateful components: the EMA restarts from the loaded weights (as reset() does), the schedule afresh.
+    const m2 = smallModels(78);
+    const ema = stabilizers.generatorEma(m2.generator);
+    const schedule = stabilizers.adaptiveSchedule();
+    const withState = await GANTrainer.load(v1, { ...m2, schedule, checkpointed: [ema] });
+    expect(ema.updates).toBe(0);
+    expect(ema.shadow.map((v) => Array.from(v.dataSync()))).toEqual(
+      (m2.generator.stateVariables ?? []).map((v) => Array.from(v.dataSync())),
+    );
+    expect(schedule.level).toBeNaN();
+    expect(schedule.extra).toBe(0);
+    for (const t of [straight.trainer, resumed, withState]) t.dispose();
+    ema.dispose();
+    data.dispose();
+  });
+
+  it('a checkpoint with state the trainer has no component for is refused, changing nothing; the reverse restarts the component', async () => {
+    const s = stabilizedSetup(1);
+    const trainer = new GANTrainer(s.config);
+    await trainer.fit(ringData(64, 1), { epochs: 1, batchSize: 16, callbacks: s.callbacks });
+    await trainer.save(file('with-ema.tfgan'));
+
+    // Without the EMA: its average would be lost — refused, naming the key and the remedy.
+    const bare = stabilizedSetup(2);
+    const noEma = new GANTrainer({ ...bare.config, checkpointed: [] });
+    await noEma.step(ringData(32, 2));
+    const before = snapshot(allVariables(noEma.generator, noEma.discriminator));
+    const levelBefore = bare.schedule.level;
+    const e = await noEma.restore(file('with-ema.tfgan')).catch((x: unknown) => x);
+    expect(e).toBeInstanceOf(CheckpointError);
+    expect((e as Error).message).toMatch(/holds the state of "generatorEma".*config\.checkpointed/);
+    expect(maxChange(before, allVariables(noEma.generator, noEma.discriminator))).toBe(0);
+    expect(noEma.stepCount).toBe(1);
+    expect(bare.schedule.level).toBe(levelBefore);
+    // Without the adaptive schedule (a fixed one), and without the penalty's loss: refused too.
+    await expect(
+      GANTrainer.load(file('with-ema.tfgan'), { ...stabilizedSetup(3).config, schedule: undefined } as never),
+    ).rejects.toThrow(/"adaptiveSchedule"/);
+    const { loss: _gp, ...noGp } = stabilizedSetup(3).config;
+    await expect(GANTrainer.load(file('with-ema.tfgan'), { ...noGp, loss: 'non-saturating' })).rejects.toThrow(
+      /"gradientPenalty"/,
+    );
+
+    // An EMA over another generator (a different architecture): refused by the EMA before anything changes.
+    const other = stabilizedSetup(4);
+    const wrongEma = stabilizers.generatorEma(
+      generatorFromFunction({
+        latentDim: 3,
+        outputShape: [2],
+        variables: [tf.variable(tf.zeros([5]))],
+        fn: (z) => tf.slice(z, [0, 0], [-1, 2]),
+      }),
+    );
+    const mismatched = new GANTrainer({ ...other.config, checkpointed: [wrongEma] });
+    const before2 = snapshot(allVariables(mismatched.generator, mismatched.discriminator));
+    await expect(mismatched.restore(file('with-ema.tfgan'))).rejects.toThrow(
+      /generatorEma: the checkpoint holds \d+ averaged variables, the generator has 1 — another architecture/,
+    );
+    expect(maxChange(before2, allVariables(mismatched.generator, mismatched.discriminator))).toBe(0);
+    expect(other.schedule.level).toBeNaN(); // the schedule, validated first, was not restored either
+
+    // A checkpoint saved without an EMA, restored with one: the EMA restarts from the restored weights.
+    const plainRun = ringTrainer(5);
+    await plainRun.trainer.step(ringData(32, 5));
+    await plainRun.trainer.save(file('no-ema.tfgan'));
+    const m = smallModels(6);
+    const ema = stabilizers.generatorEma(m.generator);
+    const t = new GANTrainer({ ...m, seed: 7, discriminatorSteps: 2, checkpointed: [ema] });
+    await t.step(ringData(32, 6));
+    ema.update();
+    await t.restore(file('no-ema.tfgan'));
+    expect(ema.updates).toBe(0);
+    expect(ema.shadow.map((v) => Array.from(v.dataSync()))).toEqual(weightsOf(plainRun.models).slice(0, ema.shadow.length));
+    for (const x of [trainer, noEma, mismatched, plainRun.trainer, t]) x.dispose();
+    for (const x of [s, bare, other]) x.ema.dispose();
+    wrongEma.dispose();
+    ema.dispose();
+  });
+
+  it('rejects malformed component state with a CheckpointError, changing nothing', async () => {
+    const s = stabilizedSetup(1);
+    const trainer = new GANTrainer(s.config);
+    await trainer.fit(ringData(64, 1), { epochs: 1, batchSize: 16, callbacks: s.callbacks });
+    let stored: tf.io.ModelArtifacts | undefined;
+    const memory = (
+      edit: (c: Record<string, { data: Record<string, unknown>; tensors: unknown[] }>) => void,
+    ): tf.io.IOHandler => ({
+      save: async (a) => {
+        stored = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      },
+      load: async () => {
+        const copy = JSON.parse(JSON.stringify((stored as tf.io.ModelArtifacts).modelTopology));
+        edit(copy.components);
+        return { ...(stored as tf.io.ModelArtifacts), modelTopology: copy };
+      },
+    });
+    const edits: [(c: Record<string, { data: Record<string, unknown>; tensors: unknown[] }>) => void, RegExp][] = [
+      [
+        (c) => {
+          c.generatorEma!.data.updates = -1;
+        },
+        /generatorEma: malformed state \(updates -1/,
+      ],
+      [
+        (c) => {
+          c.adaptiveSchedule!.data.extra = 'many';
+        },
+        /adaptive schedule: malformed state/,
+      ],
+      [
+        (c) => {
+          c.instanceNoise!.data.random = 1.5;
+        },
+        /instanceNoise: malformed random state 1.5/,
+      ],
+      [
+        (c) => {
+          c.gradientPenalty!.data = {};
+        },
+        /gradientPenalty: malformed random state undefined/,
+      ],
+      [
+        (c) => {
+          c.generatorEma!.tensors.pop();
+        },
+        /generatorEma: the checkpoint holds \d+ averaged variables, the generator has \d+/,
+      ],
+      [
+        (c) => {
+          c['bad key!'] = { data: {}, tensors: [] };
+        },
+        /component key "bad key!" is not a valid name/,
+      ],
+    ];
+    await trainer.save(memory(() => {}));
+    const target = stabilizedSetup(2);
+    const t2 = new GANTrainer(target.config);
+    await t2.step(ringData(32, 3));
+    const before = snapshot([...allVariables(t2.generator, t2.discriminator), ...target.ema.shadow]);
+    const state = plain({ level: target.schedule.level, extra: target.schedule.extra, std: target.noise.currentStd });
+    for (const [edit, message] of edits) {
+      const e = await t2.restore(memory(edit)).catch((x: unknown) => x);
+      expect(e, String(message)).toBeInstanceOf(CheckpointError);
+      expect((e as Error).message).toMatch(message);
+    }
+    expect(maxChange(before, [...allVariables(t2.generator, t2.discriminator), ...target.ema.shadow])).toBe(0);
+    expect(plain({ level: target.schedule.level, extra: target.schedule.extra, std: target.noise.currentStd })).toEqual(state);
+    expect(t2.stepCount).toBe(1);
+    // Two components under one key: refused when the trainer is built.
+    const twice = stabilizedSetup(3);
+    const second = stabilizers.generatorEma(twice.config.generator);
+    expect(() => new GANTrainer({ ...twice.config, checkpointed: [twice.ema, second] })).toThrow(GANConfigError);
+    expect(() => new GANTrainer({ ...twice.config, checkpointed: [twice.ema, second] })).toThrow(/key "generatorEma"/);
+    const keyed = stabilizers.generatorEma(twice.config.generator, { checkpointKey: 'ema2' });
+    const both = new GANTrainer({ ...twice.config, checkpointed: [twice.ema, keyed] });
+    for (const x of [trainer, t2, both]) x.dispose();
+    for (const x of [s.ema, target.ema, twice.ema, second, keyed]) x.dispose();
+  });
+
+  it('keeps a swapped-in average as it was, and leaks no tensors over save/restore cycles', async () => {
+    const s = stabilizedSetup(1);
+    const trainer = new GANTrainer(s.config);
+    await trainer.fit(ringData(64, 1), { epochs: 1, batchSize: 16, callbacks: s.callbacks });
+    let stored: tf.io.ModelArtifacts | undefined;
+    const memory: tf.io.IOHandler = {
+      save: async (a) => {
+        stored = a;
+        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+      },
+      load: async () => stored as tf.io.ModelArtifacts,
+    };
+    const start = tf.memory().numTensors;
+    for (let i = 0; i < 3; i++) {
+      await trainer.save(memory);
+      await trainer.restore(memory);
+    }
+    expect(tf.memory().numTensors).toBe(start);
+    const training = snapshot(s.config.generator.trainableVariables);
+    s.ema.swap();
+    await trainer.save(memory);
+    s.ema.swap();
+    const r = stabilizedSetup(9);
+    const resumed = new GANTrainer(r.config);
+    await resumed.restore(memory);
+    expect(r.ema.swapped).toBe(true); // as saved: the generator holds the average …
+    r.ema.swap(); // … and swapping back gives the training weights
+    expect(maxChange(training, r.config.generator.trainableVariables)).toBe(0);
+    for (const x of [trainer, resumed]) x.dispose();
+    for (const x of [s, r]) x.ema.dispose();
   });
 });
 
@@ -208,7 +497,7 @@ describe('loading validates everything before touching the trainer', () => {
         editHeader(p, (h) => {
           topology(h).version = 99;
         }),
-      /version 99 is newer than this tfjs-gan reads \(1\)/,
+      /version 99 is newer than this tfjs-gan reads \(2\)/,
     ],
     [
       'a wrong dtype',

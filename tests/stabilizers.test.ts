@@ -1,12 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import {
+  CheckpointError,
   discriminatorFromFunction,
   discriminatorGradients,
   GANConfigError,
   type GANLoss,
   GANTrainer,
   generatorFromFunction,
+  isCheckpointable,
   losses,
   mlpDiscriminator,
   mlpGenerator,
@@ -268,6 +270,82 @@ describe('adaptive k', () => {
     expect(schedule.countsAt(t.stepCount)).toEqual({ discriminator: 1, generator: 3 });
     data.dispose();
     t.dispose();
+  });
+});
+
+describe('stabiliser state for checkpoints (Checkpointable)', () => {
+  const ctx = { step: 0 };
+  it('an EMA gives its average and count, takes them back, and restarts without saved state', () => {
+    const g = linearG();
+    const ema = stabilizers.generatorEma(g, { decay: 0.5, warmup: false });
+    (g.trainableVariables[0] as tf.Variable).assign(tf.fill([2, 2], 1));
+    ema.update();
+    const saved = ema.checkpointState();
+    expect(saved.data).toEqual({ updates: 1, swapped: false, decay: 0.5, warmup: false, every: 1 });
+    expect(Object.keys(saved.tensors)).toEqual(['shadow/0', 'shadow/1']);
+    const copy = { data: saved.data, tensors: Object.fromEntries(Object.entries(saved.tensors).map(([k, t]) => [k, t.clone()])) };
+    const average = ema.shadow.map((v) => v.arraySync());
+    ema.reset();
+    expect(ema.updates).toBe(0);
+    const apply = ema.prepareRestore(copy, ctx);
+    expect(ema.updates).toBe(0); // validation alone changes nothing
+    apply();
+    tf.dispose(Object.values(copy.tensors));
+    expect(ema.updates).toBe(1);
+    expect(ema.shadow.map((v) => v.arraySync())).toEqual(average);
+    const wrong = { data: saved.data, tensors: { 'shadow/0': tf.zeros([3, 2]), 'shadow/1': tf.zeros([2]) } };
+    expect(() => ema.prepareRestore(wrong, ctx)).toThrow(CheckpointError);
+    expect(() => ema.prepareRestore(wrong, ctx)).toThrow(
+      /averaged variable 0 is float32\[3, 2\] in the checkpoint but float32\[2, 2\]/,
+    );
+    tf.dispose(Object.values(wrong.tensors));
+    ema.prepareRestore(undefined, ctx)(); // none saved: restart from the generator's weights
+    expect(ema.shadow.map((v) => v.arraySync())).toEqual(g.trainableVariables.map((v) => v.arraySync()));
+    // Also when the average was swapped in: the generator keeps the (restored) weights it holds.
+    ema.update();
+    (g.trainableVariables[0] as tf.Variable).assign(tf.fill([2, 2], 3));
+    ema.swap();
+    const restored = g.trainableVariables.map((v) => v.arraySync());
+    ema.prepareRestore(undefined, ctx)();
+    expect(ema.swapped).toBe(false);
+    expect(g.trainableVariables.map((v) => v.arraySync())).toEqual(restored);
+    expect(ema.shadow.map((v) => v.arraySync())).toEqual(restored);
+    ema.dispose();
+    g.dispose?.();
+  });
+
+  it('adaptive k keeps its level (NaN as null) and extra, clamping extra to its maxExtra', () => {
+    const s = stabilizers.adaptiveSchedule({ maxExtra: 2, smoothing: 0 });
+    expect(s.checkpointState().data).toEqual({ level: null, extra: 0 });
+    s.observe({ step: 0, epoch: 0, dLoss: 0, gLoss: 0, dReal: 0.99, dFake: 0.01 });
+    const saved = s.checkpointState();
+    expect(saved.data).toEqual({ level: 0.98, extra: -1 });
+    const other = stabilizers.adaptiveSchedule({ maxExtra: 0 });
+    other.prepareRestore(saved, ctx)();
+    expect([other.level, other.extra]).toEqual([0.98, 0]);
+    expect(() => other.prepareRestore({ data: { level: 'high', extra: 1 }, tensors: {} }, ctx)).toThrow(CheckpointError);
+  });
+
+  it('wrappers pass a wrapped component’s state through, and nest it under their own', () => {
+    const noisy = stabilizers.withInstanceNoise(mlpDiscriminator({ inputShape: [4], hiddenUnits: [4], seed: 1 }), { seed: 5 });
+    const packed = stabilizers.withPacking(noisy, 2);
+    expect(isCheckpointable(packed)).toBe(true);
+    expect(isCheckpointable(stabilizers.withPacking(mlpDiscriminator({ inputShape: [4], hiddenUnits: [4], seed: 1 }), 2))).toBe(
+      false,
+    );
+    noisy.onStepEnd?.({ step: 4 } as StepLogs, { stop() {} });
+    expect(isCheckpointable(packed) && packed.checkpointState().data).toMatchObject({ step: 5 });
+    const gp = stabilizers.withGradientPenalty('wasserstein', { seed: 2 });
+    const r1 = stabilizers.withR1Penalty(gp);
+    expect(isCheckpointable(r1) && r1.checkpointKey).toBe('gradientPenalty');
+    expect(isCheckpointable(stabilizers.withR1Penalty('hinge'))).toBe(false);
+    const noisyTwice = stabilizers.withInstanceNoise(noisy, { seed: 6, checkpointKey: 'outerNoise' });
+    const nested = noisyTwice.checkpointState();
+    expect(nested.data).toMatchObject({ step: 0, inner: { key: 'instanceNoise', data: { step: 5 } } });
+    noisy.onStepEnd?.({ step: 99 } as StepLogs, { stop() {} });
+    noisyTwice.prepareRestore(nested, ctx)();
+    expect(noisy.currentStd).toBeCloseTo(0.1 * (1 - 5 / 10_000), 12);
+    noisy.dispose?.();
   });
 });
 

@@ -5,8 +5,12 @@ import { isRecord } from './safe-json';
 
 /** The `format` field of every tfjs-gan checkpoint. */
 export const CHECKPOINT_FORMAT = 'tfjs-gan-checkpoint';
-/** The checkpoint format version this build writes; it reads this one and older. */
-export const CHECKPOINT_VERSION = 1;
+/**
+ * The checkpoint format version this build writes; it reads this one and older.
+ * Version 2 added {@link CheckpointHeader.components} (the state of stabilisers and other
+ * {@link Checkpointable} components); version 1 checkpoints load as checkpoints without any.
+ */
+export const CHECKPOINT_VERSION = 2;
 
 /** One variable as recorded in a checkpoint. */
 export interface VariableRecord {
@@ -70,6 +74,12 @@ export interface CheckpointHeader {
   };
   /** Trainer options that are plain data. */
   readonly config: Record<string, unknown>;
+  /**
+   * The state of the trainer's {@link Checkpointable} components (an adaptive schedule, a generator
+   * EMA, …) by {@link Checkpointable.checkpointKey}; their tensors are stored as the weights
+   * `state/<key>/<name>`. Absent in version 1 checkpoints.
+   */
+  readonly components?: { readonly [key: string]: ComponentRecord };
   /** The training history so far. */
   readonly history: {
     /** Every step's logs. */
@@ -79,13 +89,102 @@ export interface CheckpointHeader {
   };
 }
 
+/** A JSON value: what a component's plain-data state may hold. */
+export type JsonValue = null | boolean | number | string | readonly JsonValue[] | { readonly [key: string]: JsonValue };
+
+/** The state of one {@link Checkpointable} component, as it gives it to a checkpoint and gets it back. */
+export interface ComponentState {
+  /** Plain data, stored in the checkpoint's JSON header (numbers must be finite: `NaN` would come back as `null`). */
+  readonly data: { readonly [key: string]: JsonValue };
+  /**
+   * Tensors by name (letters, digits, `_ - . /`), stored as weights. A component returns its own
+   * tensors (e.g. its variables): the trainer reads them and never disposes them. On restore they
+   * are the decoded weights, valid until the function `prepareRestore` returned has run: assign
+   * them (`variable.assign` keeps its own reference), do not keep them.
+   */
+  readonly tensors: { readonly [name: string]: tf.Tensor };
+}
+
+/** What {@link Checkpointable.prepareRestore} learns besides the component's own state. */
+export interface RestoreContext {
+  /** The trainer's global step count in the checkpoint being restored. */
+  readonly step: number;
+}
+
+/**
+ * A component whose state travels in the trainer's checkpoints, so that a resumed run continues
+ * exactly. `GANTrainer.save` asks the trainer's schedule, loss and discriminator when they
+ * implement it, and every object of `GANTrainerConfig.checkpointed` (a {@link stabilizers.generatorEma}).
+ * `adaptiveSchedule`, `generatorEma`, `withGradientPenalty` and `withInstanceNoise` implement it;
+ * a custom schedule, loss or callback can too.
+ *
+ * Restoring is two-phase, so that a bad checkpoint changes nothing: the trainer first calls
+ * `prepareRestore` on every component (validation only: throw a {@link CheckpointError} naming the
+ * problem), and only when all of them and the trainer's own checks passed, after the models' and
+ * optimizers' state is in place, runs the functions they returned, which must not fail.
+ */
+export interface Checkpointable {
+  /** Names this component's state in a checkpoint; unique among a trainer's components. */
+  readonly checkpointKey: string;
+  /** The state to save now. */
+  checkpointState(): ComponentState;
+  /**
+   * Validates `state` — the one saved under this key, or `undefined` when the checkpoint holds none
+   * (a version 1 checkpoint, or one saved without this component) — and returns the function that
+   * applies it (for `undefined`: whatever a fresh start from the restored weights means).
+   *
+   * @throws {@link CheckpointError} when the state cannot be restored into this component.
+   */
+  prepareRestore(state: ComponentState | undefined, context: RestoreContext): () => void;
+}
+
+/** Whether `x` implements {@link Checkpointable}. */
+export function isCheckpointable(x: unknown): x is Checkpointable {
+  if (typeof x !== 'object' || x === null) return false;
+  const c = x as Partial<Checkpointable>;
+  return typeof c.checkpointKey === 'string' && typeof c.checkpointState === 'function' && typeof c.prepareRestore === 'function';
+}
+
+/** What a checkpoint header records of one component's state. */
+export interface ComponentRecord {
+  /** The component's plain data. */
+  readonly data: { readonly [key: string]: JsonValue };
+  /** Its tensors' names (weights `state/<key>/<name>`), shapes and dtypes. */
+  readonly tensors: readonly VariableRecord[];
+}
+
 /** Weight-list name prefixes. */
 export const PREFIX = {
   generator: 'generator/',
   discriminator: 'discriminator/',
   generatorOptimizer: 'optimizer/generator/',
   discriminatorOptimizer: 'optimizer/discriminator/',
+  component: 'state/',
 } as const;
+
+const KEY_PATTERN = /^[A-Za-z0-9_.-][A-Za-z0-9_./-]*$/;
+
+/** Throws a {@link CheckpointError} unless `name` may name a component or one of its tensors. */
+export function assertStateName(what: string, name: string): void {
+  if (!KEY_PATTERN.test(name) || name.length > 200) {
+    throw new CheckpointError(`${what} ${JSON.stringify(name)} is not a valid name (letters, digits, _ - . /)`);
+  }
+}
+
+/** Checks that a restored tensor fits the live variable it goes into. */
+export function assertFits(what: string, tensor: tf.Tensor | undefined, live: tf.Tensor): tf.Tensor {
+  if (tensor === undefined) throw new CheckpointError(`${what} is missing from the checkpoint`);
+  if (
+    tensor.dtype !== live.dtype ||
+    tensor.shape.length !== live.shape.length ||
+    tensor.shape.some((d, i) => d !== live.shape[i])
+  ) {
+    throw new CheckpointError(
+      `${what} is ${tensor.dtype}[${tensor.shape.join(', ')}] in the checkpoint but ${live.dtype}[${live.shape.join(', ')}] here`,
+    );
+  }
+  return tensor;
+}
 
 /** A tensor with a name, as tf.io.encodeWeights takes them. */
 export interface NamedTensor {
@@ -184,6 +283,21 @@ export function parseHeader(topology: unknown): CheckpointHeader {
   }
   if (typeof topology.loss !== 'string' || !isRecord(topology.config))
     throw new CheckpointError('the checkpoint lacks its loss or config');
+  const components = topology.components;
+  if (components !== undefined) {
+    if (version < 2 || !isRecord(components)) throw new CheckpointError('the component records are malformed');
+    for (const [key, c] of Object.entries(components)) {
+      assertStateName('component key', key);
+      if (!isRecord(c) || !isRecord(c.data) || !Array.isArray(c.tensors)) {
+        throw new CheckpointError(`the state record of "${key}" is malformed`);
+      }
+      for (const t of c.tensors) {
+        if (!isRecord(t) || typeof t.name !== 'string' || !isNumberArray(t.shape) || typeof t.dtype !== 'string') {
+          throw new CheckpointError(`the state record of "${key}" has a malformed tensor`);
+        }
+      }
+    }
+  }
   return topology as unknown as CheckpointHeader;
 }
 

@@ -1,8 +1,10 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { formatShape, GANConfigError } from '../errors';
+import { CheckpointError, formatShape, GANConfigError } from '../errors';
+import type { Checkpointable } from '../io/checkpoint';
 import type { Discriminator, ForwardOptions } from '../models/types';
 import { Random } from '../random';
 import type { GANCallback } from '../training/callbacks';
+import { savedRandomState, wrapperState } from './state';
 
 function unconditional(d: Discriminator, what: string): void {
   if (d == null || typeof d.apply !== 'function') throw new GANConfigError('discriminator', 'is required');
@@ -13,6 +15,8 @@ function unconditional(d: Discriminator, what: string): void {
 
 function delegate(inner: Discriminator, inputShape: readonly number[], apply: Discriminator['apply']): Discriminator {
   return {
+    // A Checkpointable inner D (instance noise) stays Checkpointable through a wrapper without state.
+    ...wrapperState('discriminator', undefined, inner),
     inputShape,
     get trainableVariables() {
       return inner.trainableVariables;
@@ -135,10 +139,12 @@ export interface InstanceNoiseOptions {
   readonly decaySteps?: number;
   /** Seed of the noise. */
   readonly seed?: number;
+  /** The name of its state (step and noise generator) in checkpoints. Default `'instanceNoise'`. */
+  readonly checkpointKey?: string;
 }
 
-/** A discriminator with instance noise that is also the callback that anneals it. */
-export interface InstanceNoiseDiscriminator extends Discriminator, GANCallback {
+/** A discriminator with instance noise that is also the callback that anneals it, and keeps its state in checkpoints. */
+export interface InstanceNoiseDiscriminator extends Discriminator, GANCallback, Checkpointable {
   /** The standard deviation of the noise added now. */
   readonly currentStd: number;
 }
@@ -148,7 +154,8 @@ export interface InstanceNoiseDiscriminator extends Discriminator, GANCallback {
  * of D in training mode — real and generated alike — so that the two distributions overlap and D's
  * gradients stay informative. Its standard deviation decays linearly to 0 over `decaySteps`; pass the
  * returned object to `fit`'s callbacks too so it knows the step (it reads `logs.step`). Inference
- * (`training: false`) sees clean inputs. Backends: all.
+ * (`training: false`) sees clean inputs. Backends: all. The trainer's checkpoints keep its step and
+ * noise generator ({@link Checkpointable}); from a checkpoint without them it takes the restored step.
  *
  * @example
  * ```ts
@@ -166,13 +173,40 @@ export function withInstanceNoise(inner: Discriminator, options: InstanceNoiseOp
   const random = new Random(options.seed);
   let step = 0;
   const std = (): number => (decaySteps === Number.POSITIVE_INFINITY ? start : start * Math.max(0, 1 - step / decaySteps));
+  const key = options.checkpointKey ?? 'instanceNoise';
   const base = delegate(inner, inner.inputShape, (x, o) => {
     const s = std();
     if (!o.training || s === 0) return inner.apply(x, o);
     return inner.apply(tf.add(x, tf.randomNormal(x.shape, 0, s, 'float32', random.nextSeed())), o);
   });
+  Object.assign(
+    base,
+    wrapperState(
+      key,
+      {
+        save: () => ({ step, random: random.state }),
+        prepare(data, context) {
+          if (data === undefined) {
+            return () => {
+              step = context.step;
+            };
+          }
+          const saved = savedRandomState(key, data.random);
+          const s = data.step;
+          if (typeof s !== 'number' || !Number.isInteger(s) || s < 0) {
+            throw new CheckpointError(`${key}: malformed step ${JSON.stringify(s)}`);
+          }
+          return () => {
+            step = s;
+            random.state = saved;
+          };
+        },
+      },
+      inner,
+    ),
+  );
   Object.defineProperty(base, 'currentStd', { get: std, enumerable: true });
-  return Object.assign(base as Discriminator & { readonly currentStd: number }, {
+  return Object.assign(base as Discriminator & Checkpointable & { readonly currentStd: number }, {
     onStepEnd(logs: { readonly step: number }) {
       step = logs.step + 1;
     },

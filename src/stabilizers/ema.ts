@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
-import { GANConfigError, GANError } from '../errors';
+import { CheckpointError, GANConfigError, GANError } from '../errors';
+import { assertFits, type Checkpointable, type ComponentState } from '../io/checkpoint';
 import type { AnyGenerator } from '../models/types';
 import type { GANCallback, StepLogs } from '../training/callbacks';
 
@@ -14,17 +15,19 @@ export interface GeneratorEmaOptions {
   readonly warmup?: boolean;
   /** Update the average every this many steps. Default 1. */
   readonly every?: number;
+  /** The name of its state in checkpoints; give two EMAs of one trainer different keys. Default `'generatorEma'`. */
+  readonly checkpointKey?: string;
 }
 
 /** An exponential moving average of a generator's weights; pass it to `fit`'s callbacks. */
-export interface GeneratorEma extends GANCallback {
+export interface GeneratorEma extends GANCallback, Checkpointable {
   /** The shadow copies, one per variable of the generator's state, in its order. */
   readonly shadow: readonly tf.Variable[];
   /** Averaging updates made so far. */
   readonly updates: number;
   /** Folds the generator's current weights into the average (the callback does it after each step). */
   update(): void;
-  /** Restarts the average from the generator's current weights (e.g. after loading a checkpoint). */
+  /** Restarts the average from the generator's current weights. */
   reset(): void;
   /**
    * Runs `fn` with the averaged weights swapped into the generator, then swaps the training weights
@@ -44,13 +47,18 @@ export interface GeneratorEma extends GANCallback {
  * An exponential moving average of G's weights (Yazıcı et al. 2019; used by ProGAN, StyleGAN,
  * BigGAN): sampling from the average gives smoother, usually better samples than the last iterate.
  * The shadow copies live beside the model; each `update` is one `tf.tidy` of assigns — leak-free.
- * Non-trainable state (batch-norm statistics) is averaged too. The average is not part of the
- * trainer's checkpoint: after `GANTrainer.load`, call `reset()`, or `swap()` before `save` /
- * `exportGenerator` to store the averaged weights as the generator's. Backends: all.
+ * Non-trainable state (batch-norm statistics) is averaged too. Backends: all (the conformance
+ * suite trains with it on cpu, wasm, webgl and webgpu).
+ *
+ * It is {@link Checkpointable}: give it to the trainer's `checkpointed` option and checkpoints keep the
+ * average (shadow weights, update count, whether it is swapped in), so a resumed run continues it
+ * exactly. Restored from a checkpoint that holds no average (version 1, or saved without it), it
+ * restarts from the restored generator's weights, as {@link GeneratorEma.reset} does.
  *
  * @example
  * ```ts
- * const ema = stabilizers.generatorEma(trainer.generator, { decay: 0.999 });
+ * const ema = stabilizers.generatorEma(generator, { decay: 0.999 });
+ * const trainer = new GANTrainer({ generator, discriminator, checkpointed: [ema] });
  * await trainer.fit(data, { callbacks: [ema] });
  * const samples = ema.run(() => trainer.sample(64));
  * ```
@@ -62,6 +70,7 @@ export function generatorEma(generator: AnyGenerator, options: GeneratorEmaOptio
   const every = options.every ?? 1;
   if (!Number.isInteger(every) || every < 1) throw new GANConfigError('every', `must be a positive integer, got ${every}`);
   const warmup = options.warmup ?? true;
+  const checkpointKey = options.checkpointKey ?? 'generatorEma';
   const weights = (): readonly tf.Variable[] => generator.stateVariables ?? generator.trainableVariables;
   const shadow = tf.tidy(() => weights().map((v) => tf.variable(v.clone(), false, undefined, v.dtype)));
   let updates = 0;
@@ -125,6 +134,54 @@ export function generatorEma(generator: AnyGenerator, options: GeneratorEmaOptio
     swap() {
       usable();
       exchange();
+    },
+    checkpointKey,
+    checkpointState() {
+      usable();
+      return {
+        data: { updates, swapped, decay, warmup, every },
+        tensors: Object.fromEntries(shadow.map((s, i) => [`shadow/${i}`, s])),
+      };
+    },
+    prepareRestore(state: ComponentState | undefined) {
+      usable();
+      if (state === undefined) {
+        // None saved: restart from the restored generator, which holds the training weights now.
+        return () => {
+          tf.tidy(() => {
+            weights().forEach((v, i) => {
+              (shadow[i] as tf.Variable).assign(v);
+            });
+          });
+          updates = 0;
+          swapped = false;
+        };
+      }
+      const { data, tensors } = state;
+      const n = Object.keys(tensors).length;
+      if (n !== shadow.length) {
+        throw new CheckpointError(
+          `${checkpointKey}: the checkpoint holds ${n} averaged variables, the generator has ${shadow.length} — another architecture`,
+        );
+      }
+      const values = shadow.map((s, i) => assertFits(`${checkpointKey}: averaged variable ${i}`, tensors[`shadow/${i}`], s));
+      const saved = data.updates;
+      if (typeof saved !== 'number' || !Number.isInteger(saved) || saved < 0 || typeof data.swapped !== 'boolean') {
+        throw new CheckpointError(
+          `${checkpointKey}: malformed state (updates ${JSON.stringify(saved)}, swapped ${JSON.stringify(data.swapped)})`,
+        );
+      }
+      const wasSwapped = data.swapped;
+      return () => {
+        // The trainer has just restored the generator: as saved, it holds the average when wasSwapped.
+        tf.tidy(() => {
+          values.forEach((t, i) => {
+            (shadow[i] as tf.Variable).assign(t);
+          });
+        });
+        updates = saved;
+        swapped = wasSwapped;
+      };
     },
     onStepEnd(logs: StepLogs) {
       if ((logs.step + 1) % every === 0) ema.update();

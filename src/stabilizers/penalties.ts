@@ -4,6 +4,7 @@ import { GANConfigError } from '../errors';
 import { type LossName, resolveLoss } from '../losses/builtins';
 import type { DiscriminatorLossContext, GANLoss } from '../losses/types';
 import { Random } from '../random';
+import { savedRandomState, wrapperState } from './state';
 
 /** Options of {@link withGradientPenalty}. */
 export interface GradientPenaltyOptions {
@@ -13,6 +14,8 @@ export interface GradientPenaltyOptions {
   readonly target?: number;
   /** Seed of the interpolation coefficients ε. */
   readonly seed?: number;
+  /** The name of its state (the ε generator's) in checkpoints. Default `'gradientPenalty'`. */
+  readonly checkpointKey?: string;
 }
 
 /** Options of {@link withR1Penalty}. */
@@ -52,11 +55,13 @@ function weightOf(option: number | undefined, fallback: number): number {
  * λ·E[(‖∇D(x̂)‖₂ − 1)²] at x̂ = ε·x + (1 − ε)·G(z), ε ~ U[0, 1] per example. The gradient is taken
  * with `tf.grad` inside D's loss, so D's update differentiates through it (a second-order gradient).
  * The generator side is unchanged. Use it with a critic without batch normalisation (the penalty
- * assumes examples are independent); a conditional critic sees the real labels at x̂.
+ * assumes examples are independent); a conditional critic sees the real labels at x̂. The returned
+ * loss is {@link Checkpointable}: the trainer's checkpoints keep the state of its ε generator, so a
+ * resumed run draws the same ε as an uninterrupted one.
  *
  * It calls {@link installSecondOrderGradients} (zero gradients for tfjs-core's comparison kernels, so
- * the penalty can differentiate through LeakyReLU's gradient). Tested on cpu; it uses only tfjs-core
- * ops and gradients, so other backends should behave the same.
+ * the penalty can differentiate through LeakyReLU's gradient). Backends: all (the conformance suite
+ * trains with it on cpu, wasm, webgl and webgpu).
  *
  * @example
  * ```ts
@@ -71,7 +76,23 @@ export function withGradientPenalty(base: GANLoss | LossName, options: GradientP
   const target = options.target ?? 1;
   if (!Number.isFinite(target)) throw new GANConfigError('target', `must be a finite number, got ${target}`);
   const random = new Random(options.seed);
+  const key = options.checkpointKey ?? 'gradientPenalty';
+  const state = wrapperState(
+    key,
+    {
+      save: () => ({ random: random.state }),
+      prepare(data) {
+        if (data === undefined) return () => {}; // a checkpoint without it: the ε draws go on from here
+        const saved = savedRandomState(key, data.random);
+        return () => {
+          random.state = saved;
+        };
+      },
+    },
+    loss,
+  );
   return {
+    ...state,
     name: `${loss.name}+gp`,
     discriminator: (ctx) => {
       const value = loss.discriminator(ctx);
@@ -92,7 +113,7 @@ export function withGradientPenalty(base: GANLoss | LossName, options: GradientP
  * Adds the R1 penalty (Mescheder et al. 2018) to a loss's discriminator side: γ/2 · E‖∇D(x)‖² on real
  * examples — a zero-centred gradient penalty that makes simultaneous gradient descent converge
  * locally. Needs no interpolation, so a conditional D gets the real labels. Backends as
- * {@link withGradientPenalty}.
+ * {@link withGradientPenalty}. It has no state of its own; a {@link Checkpointable} base loss stays so.
  *
  * @example
  * ```ts
@@ -104,6 +125,7 @@ export function withR1Penalty(base: GANLoss | LossName, options: R1PenaltyOption
   const weight = weightOf(options.weight, 10);
   installSecondOrderGradients();
   return {
+    ...wrapperState('r1', undefined, loss),
     name: `${loss.name}+r1`,
     discriminator: (ctx) => {
       const value = loss.discriminator(ctx);

@@ -1,4 +1,5 @@
-import { GANConfigError } from '../errors';
+import { CheckpointError, GANConfigError } from '../errors';
+import type { Checkpointable, ComponentState } from '../io/checkpoint';
 import type { StepLogs } from './callbacks';
 
 /** How many updates of each network one training step makes. */
@@ -62,10 +63,12 @@ export interface AdaptiveScheduleOptions {
   readonly lower?: number;
   /** Smoothing of the measure: m ← s·m + (1 − s)·value. Default 0.9. */
   readonly smoothing?: number;
+  /** The name of its state in checkpoints. Default `'adaptiveSchedule'`. */
+  readonly checkpointKey?: string;
 }
 
 /** An {@link UpdateSchedule} that adapts to training: what {@link adaptiveSchedule} returns. */
-export interface AdaptiveSchedule extends UpdateSchedule {
+export interface AdaptiveSchedule extends UpdateSchedule, Checkpointable {
   /** Adapts the counts to the step's logs. */
   observe(logs: StepLogs): void;
   /** The smoothed measure, `NaN` before the first step. */
@@ -79,7 +82,10 @@ export interface AdaptiveSchedule extends UpdateSchedule {
  * the discriminator does, one more per step while the smoothed measure stays outside
  * [`lower`, `upper`], one fewer per step once it is back inside (as fastai's adaptive switcher, on
  * D's probabilities instead of raw losses). The trainer calls `observe` after every step; the counts
- * apply from the next one. Its state is not checkpointed: a resumed run re-adapts within a few steps.
+ * apply from the next one. It is {@link Checkpointable}: the trainer's checkpoints keep its smoothed
+ * level and extra updates, so a resumed run makes the same decisions as an uninterrupted one (a
+ * checkpoint without them — version 1 — restarts it fresh; a saved `extra` beyond this schedule's
+ * `maxExtra` is clamped to it).
  *
  * @example
  * ```ts
@@ -102,6 +108,27 @@ export function adaptiveSchedule(options: AdaptiveScheduleOptions = {}): Adaptiv
   let level = Number.NaN;
   let extra = 0;
   return {
+    checkpointKey: options.checkpointKey ?? 'adaptiveSchedule',
+    // JSON has no NaN: a level not yet measured is stored as null.
+    checkpointState: () => ({ data: { level: Number.isNaN(level) ? null : level, extra }, tensors: {} }),
+    prepareRestore(state: ComponentState | undefined) {
+      if (state === undefined) {
+        return () => {
+          level = Number.NaN;
+          extra = 0;
+        };
+      }
+      const saved = state.data;
+      const l = saved.level;
+      const e = saved.extra;
+      if (!(l === null || (typeof l === 'number' && Number.isFinite(l))) || typeof e !== 'number' || !Number.isInteger(e)) {
+        throw new CheckpointError(`adaptive schedule: malformed state (level ${JSON.stringify(l)}, extra ${JSON.stringify(e)})`);
+      }
+      return () => {
+        level = l ?? Number.NaN;
+        extra = Math.max(-maxExtra, Math.min(maxExtra, e)) || 0; // no -0
+      };
+    },
     get level() {
       return level;
     },

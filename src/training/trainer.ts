@@ -5,10 +5,15 @@ import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from 
 import { CheckpointError, DataError, formatShape, GANConfigError, GANError, NonFiniteError, ShapeMismatchError } from '../errors';
 import {
   assertSameVariables,
+  assertStateName,
   assertWeightData,
   CHECKPOINT_FORMAT,
   CHECKPOINT_VERSION,
+  type Checkpointable,
   type CheckpointHeader,
+  type ComponentRecord,
+  type ComponentState,
+  isCheckpointable,
   modelRecord,
   type NamedTensor,
   type OptimizerRecord,
@@ -127,6 +132,13 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
    * affected. `false` calls `optimizer.applyGradients` as tfjs ships it. Default `true`.
    */
   readonly fusedAdam?: boolean;
+  /**
+   * More components whose state the trainer's checkpoints carry, beside the schedule, loss and
+   * discriminator (included automatically when they are {@link Checkpointable}) — e.g. a
+   * `stabilizers.generatorEma(generator)`. `save` stores their state, `restore`/`load` restores it.
+   * The trainer does not dispose them.
+   */
+  readonly checkpointed?: readonly Checkpointable[];
 }
 
 /** Options of {@link GANTrainer.fit}. */
@@ -184,6 +196,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   private readonly checkFinite: boolean;
   private readonly guardNonFinite: boolean;
   private readonly fusedAdam: boolean;
+  /** The schedule, loss, discriminator (when Checkpointable) and `config.checkpointed`, keys unique. */
+  private readonly components: readonly Checkpointable[];
   private globalStep = 0;
   private globalEpoch = 0;
   private busy = false;
@@ -247,6 +261,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     this.checkFinite = config.checkFinite ?? true;
     this.guardNonFinite = config.guardNonFinite ?? true;
     this.fusedAdam = config.fusedAdam ?? true;
+    this.components = checkpointableComponents([this.schedule, this.loss, discriminator], config.checkpointed ?? []);
     this.recordedConfig = {
       ...(config.schedule === undefined
         ? { discriminatorSteps: config.discriminatorSteps ?? 1, generatorSteps: config.generatorSteps ?? 1 }
@@ -536,7 +551,9 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   /**
    * Saves a complete checkpoint: G's and D's variables (trainable and not), both
    * optimizers' state, the step and epoch counters, the random-number state, the
-   * plain-data configuration and the history.
+   * plain-data configuration, the history, and the state of every {@link Checkpointable}
+   * component (an adaptive schedule, a gradient penalty, instance noise, and `config.checkpointed`
+   * such as a generator EMA).
    *
    * @param destination `file://path` (Node: one file, written atomically), any URL a
    *   registered tf.io router accepts (`indexeddb://name`, `downloads://name`, …), or an `IOHandler`.
@@ -554,11 +571,25 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     const gOpt = await optimizerState(this.generatorOptimizer, PREFIX.generatorOptimizer);
     const dOpt = await optimizerState(this.discriminatorOptimizer, PREFIX.discriminatorOptimizer);
     try {
+      const components: Record<string, ComponentRecord> = {};
+      const componentTensors: NamedTensor[] = [];
+      for (const c of this.components) {
+        const state = c.checkpointState();
+        const tensors = Object.entries(state.tensors);
+        for (const [name] of tensors) assertStateName(`"${c.checkpointKey}" tensor`, name);
+        components[c.checkpointKey] = {
+          data: state.data,
+          tensors: tensors.map(([name, t]) => ({ name, shape: [...t.shape], dtype: t.dtype })),
+        };
+        for (const [name, tensor] of tensors)
+          componentTensors.push({ name: `${PREFIX.component}${c.checkpointKey}/${name}`, tensor });
+      }
       const named: NamedTensor[] = [
         ...gVars.map((tensor, i) => ({ name: `${PREFIX.generator}${i}`, tensor })),
         ...dVars.map((tensor, i) => ({ name: `${PREFIX.discriminator}${i}`, tensor })),
         ...gOpt.tensors,
         ...dOpt.tensors,
+        ...componentTensors,
       ];
       const flag = tf.tidy(() => tf.all(tf.stack(named.map((n) => tf.all(tf.isFinite(n.tensor))))));
       const [finite] = await flag.data();
@@ -582,6 +613,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
         },
         optimizers: { generator: gOpt.record, discriminator: dOpt.record },
         config: this.recordedConfig,
+        ...(this.components.length === 0 ? {} : { components }),
         history: { steps: this.history.steps, epochs: this.history.epochs },
       };
       const { data, specs } = await tf.io.encodeWeights(named.map((n) => ({ name: n.name, tensor: n.tensor })));
@@ -600,7 +632,10 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   /**
    * Restores a checkpoint written by {@link GANTrainer.save} into this trainer. Everything is
    * validated first — format and version, every variable's count, shape and dtype, the optimizer
-   * classes, the byte count of the weights — so a bad checkpoint changes nothing.
+   * classes, the byte count of the weights, the components' state — so a bad checkpoint changes
+   * nothing. Saved component state needs a component of the same key in this trainer (else a
+   * `CheckpointError`: it would be lost); a component without saved state starts afresh from the
+   * restored weights (see {@link Checkpointable.prepareRestore}).
    *
    * @throws {@link CheckpointError} naming the problem.
    */
@@ -628,6 +663,17 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
         );
       }
     }
+    const saved = header.components ?? {};
+    const live = new Set(this.components.map((c) => c.checkpointKey));
+    for (const key of Object.keys(saved)) {
+      if (!live.has(key)) {
+        throw new CheckpointError(
+          `the checkpoint holds the state of "${key}", which this trainer has no component for — restoring without it would ` +
+            `lose it: give the trainer that component (the schedule, loss or discriminator it was saved with, or ` +
+            `config.checkpointed, e.g. stabilizers.generatorEma(generator))`,
+        );
+      }
+    }
     const specs = artifacts.weightSpecs ?? [];
     const data = artifacts.weightData === undefined ? new ArrayBuffer(0) : tf.io.CompositeArrayBuffer.join(artifacts.weightData);
     assertWeightData(specs, data);
@@ -636,6 +682,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       ...dVars.map((_, i) => `${PREFIX.discriminator}${i}`),
       ...optimizerNames(header.optimizers.generator, PREFIX.generatorOptimizer),
       ...optimizerNames(header.optimizers.discriminator, PREFIX.discriminatorOptimizer),
+      ...Object.entries(saved).flatMap(([key, c]) => c.tensors.map((t) => `${PREFIX.component}${key}/${t.name}`)),
     ];
     const byName = new Map(specs.map((s) => [s.name, s]));
     const missing = expected.find((n) => !byName.has(n));
@@ -667,8 +714,31 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
         fits(`${prefix}extra/${key}`, live.shape, live.dtype);
       }
     }
+    for (const [key, c] of Object.entries(saved)) {
+      for (const t of c.tensors) {
+        const name = `${PREFIX.component}${key}/${t.name}`;
+        const spec = byName.get(name) as tf.io.WeightsManifestEntry;
+        if (spec.dtype !== t.dtype || spec.shape.length !== t.shape.length || spec.shape.some((d, i) => d !== t.shape[i])) {
+          throw new CheckpointError(`weight "${name}" does not match its record in the header`);
+        }
+      }
+    }
     const tensors = tf.io.decodeWeights(data, specs);
     try {
+      // The components validate their state (and may throw) before anything changes.
+      const commits = this.components.map((c) => {
+        const record = saved[c.checkpointKey];
+        const state: ComponentState | undefined =
+          record === undefined
+            ? undefined
+            : {
+                data: record.data,
+                tensors: Object.fromEntries(
+                  record.tensors.map((t) => [t.name, tensors[`${PREFIX.component}${c.checkpointKey}/${t.name}`] as tf.Tensor]),
+                ),
+              };
+        return c.prepareRestore(state, { step: header.step });
+      });
       // Validation is over: from here on nothing can fail half-way.
       for (const [i, v] of gVars.entries()) v.assign(tensors[`${PREFIX.generator}${i}`] as tf.Tensor);
       for (const [i, v] of dVars.entries()) v.assign(tensors[`${PREFIX.discriminator}${i}`] as tf.Tensor);
@@ -679,6 +749,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
         tensors,
         PREFIX.discriminatorOptimizer,
       );
+      // After the models: a component may start afresh from the restored weights (an EMA without saved state).
+      for (const commit of commits) commit();
     } finally {
       tf.dispose(Object.values(tensors));
     }
@@ -693,7 +765,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
    * Builds a trainer from `config` and restores a checkpoint into it. Options the checkpoint
    * recorded as plain data (k, generator steps, noise name, seed) and the optimizers (class,
    * configuration and state) are taken from it unless `config` gives them; the models must be
-   * given (built with the same architecture), and so must a custom (non built-in) loss.
+   * given (built with the same architecture), and so must a custom (non built-in) loss and the
+   * components whose state the checkpoint holds (a schedule, `checkpointed: [ema]`, …), freshly built.
    *
    * @throws {@link CheckpointError} before anything is built when the checkpoint is unusable.
    */
@@ -844,6 +917,33 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     this.generator.dispose?.();
     this.discriminator.dispose?.();
   }
+}
+
+/** The checkpointable ones among the trainer's parts, and the extra components; throws on a duplicate key. */
+function checkpointableComponents(parts: readonly unknown[], extra: readonly Checkpointable[]): Checkpointable[] {
+  const found = parts.filter(isCheckpointable);
+  for (const c of extra) {
+    if (!isCheckpointable(c)) {
+      throw new GANConfigError('checkpointed', 'each component needs checkpointKey, checkpointState() and prepareRestore()');
+    }
+    if (!found.includes(c)) found.push(c);
+  }
+  const keys = new Set<string>();
+  for (const c of found) {
+    try {
+      assertStateName('checkpoint key', c.checkpointKey);
+    } catch (e) {
+      throw new GANConfigError('checkpointed', (e as Error).message);
+    }
+    if (keys.has(c.checkpointKey)) {
+      throw new GANConfigError(
+        'checkpointed',
+        `two components have the checkpoint key "${c.checkpointKey}" (give one another key, e.g. generatorEma's checkpointKey option)`,
+      );
+    }
+    keys.add(c.checkpointKey);
+  }
+  return found;
 }
 
 function stateOf(model: {

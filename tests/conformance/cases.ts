@@ -9,11 +9,16 @@ import {
   type Discriminator,
   dcganDiscriminator,
   dcganGenerator,
+  type GANCallback,
+  type GANLoss,
   GANTrainer,
+  type GANTrainerConfig,
   installSecondOrderGradients,
   type LossName,
+  losses,
   mlpDiscriminator,
   mlpGenerator,
+  stabilizers,
 } from '../../src/index';
 
 /** Every built-in loss. */
@@ -67,10 +72,34 @@ export interface SecondOrderRun {
   readonly error?: ErrorInfo;
 }
 
+/**
+ * The stabilisers, trained for a few steps on the MLP GAN in two runs (each run costs seconds of
+ * shader work on SwiftShader, so they are combined): WGAN-GP with an EMA of G and adaptive k; and R1
+ * on the non-saturating loss with one-sided label smoothing, D wrapped in instance noise, PacGAN
+ * packing and the minibatch standard deviation.
+ */
+export const CONFORMANCE_STABILIZERS = ['wgan-gp + ema + adaptive-k', 'r1 + label-smoothing + noise + packing + mbstd'] as const;
+/** Training steps per stabiliser run: 2 (a step of WGAN-GP costs about 2 s on webgpu with SwiftShader). */
+export const CONFORMANCE_STABILIZER_STEPS = 2;
+
+/** A few training steps of the MLP GAN with one stabiliser on one backend. */
+export interface StabilizerRun extends Omit<TrainingRun, 'model' | 'loss'> {
+  readonly stabilizer: (typeof CONFORMANCE_STABILIZERS)[number];
+  /** Largest change of the EMA's shadow weights over the steps (0 without an EMA). */
+  readonly emaMoved: number;
+  /** The averaging updates the EMA made. */
+  readonly emaUpdates: number;
+  /** The generator updates of each step, as the adaptive schedule decided them (empty without one). */
+  readonly generatorUpdates: readonly number[];
+  /** Instance noise's standard deviation after the steps, as annealed by its callback (0 without it). */
+  readonly noiseStd: number;
+}
+
 /** Everything the suite measured on one backend. */
 export interface BackendResults {
   readonly backend: string;
   readonly training: readonly TrainingRun[];
+  readonly stabilizers: readonly StabilizerRun[];
   readonly secondOrder: readonly SecondOrderRun[];
 }
 
@@ -209,6 +238,112 @@ async function trainingRun(model: TrainingRun['model'], loss: LossName, steps: n
   return { model, loss, steps: log, stepLeak, disposeLeak, gMoved, dMoved, ...(error ? { error } : {}) };
 }
 
+/** The MLP GAN of the loss runs with one stabiliser plugged in: its loss, D wrapper, schedule or callbacks. */
+function buildStabilized(stabilizer: StabilizerRun['stabilizer']) {
+  const generator = mlpGenerator({ latentDim: 4, hiddenUnits: [8], outputShape: [MLP_DIM], outputActivation: 'tanh', seed: 11 });
+  const inner = (inputWidth: number) => mlpDiscriminator({ inputShape: [inputWidth], hiddenUnits: [8], seed: 12 });
+  let discriminator: Discriminator | undefined;
+  let loss: GANLoss | LossName = 'non-saturating';
+  const callbacks: GANCallback[] = [];
+  const extra: Partial<GANTrainerConfig> = {};
+  let ema: stabilizers.GeneratorEma | undefined;
+  let schedule: stabilizers.AdaptiveSchedule | undefined;
+  let noise: stabilizers.InstanceNoiseDiscriminator | undefined;
+  if (stabilizer === 'wgan-gp + ema + adaptive-k') {
+    loss = stabilizers.withGradientPenalty('wasserstein', { weight: 10, seed: 61 });
+    ema = stabilizers.generatorEma(generator, { decay: 0.5 });
+    callbacks.push(ema);
+    // Bounds no D(x) − D(G(z)) can stay inside: "D runs away" every step, so G gets 1, then 2 updates per step.
+    schedule = stabilizers.adaptiveSchedule({ smoothing: 0, upper: -2, lower: -3, maxExtra: 1 });
+    Object.assign(extra, { schedule, checkpointed: [ema] });
+  } else {
+    loss = stabilizers.withR1Penalty(losses.nonSaturating({ labelSmoothing: 0.1 }), { weight: 1 });
+    // Examples [3] → noise → packs of 2 [6] → + the minibatch std feature [7] → the MLP.
+    const packed = stabilizers.withPacking(stabilizers.withMinibatchStdDev(inner(2 * MLP_DIM + 1)), 2);
+    noise = stabilizers.withInstanceNoise(packed, { std: 0.2, decaySteps: 10, seed: 62 });
+    discriminator = noise;
+    callbacks.push(noise);
+  }
+  discriminator ??= inner(MLP_DIM);
+  const trainer = new GANTrainer({
+    generator,
+    discriminator,
+    loss,
+    seed: 5,
+    generatorOptimizer: tf.train.sgd(0.05),
+    discriminatorOptimizer: tf.train.sgd(0.05),
+    ...extra,
+  });
+  const real = tf.tensor(lcg(BATCH * MLP_DIM, 31), [BATCH, MLP_DIM]);
+  return { trainer, generator, discriminator, real, callbacks, ema, schedule, noise };
+}
+
+async function stabilizerRun(stabilizer: StabilizerRun['stabilizer'], steps: number): Promise<StabilizerRun> {
+  const start = tf.memory().numTensors;
+  const log: { dLoss: number; gLoss: number }[] = [];
+  const generatorUpdates: number[] = [];
+  let stepLeak = 0;
+  let gMoved = 0;
+  let dMoved = 0;
+  let emaMoved = 0;
+  let emaUpdates = 0;
+  let noiseStd = 0;
+  let error: ErrorInfo | undefined;
+  let built: ReturnType<typeof buildStabilized> | undefined;
+  try {
+    built = buildStabilized(stabilizer);
+    const { trainer, generator, discriminator, real, callbacks, ema, schedule, noise } = built;
+    const g0 = await weights(generator.trainableVariables);
+    const d0 = await weights(discriminator.trainableVariables);
+    const e0 = ema && (await weights(ema.shadow));
+    let afterFirst = 0;
+    for (let i = 0; i < steps; i++) {
+      if (schedule) generatorUpdates.push(schedule.countsAt(trainer.stepCount).generator);
+      const l = await trainer.step(real);
+      // step() runs no callbacks: call the stabilisers' hooks as fit would.
+      for (const cb of callbacks) await cb.onStepEnd?.(l, { stop: () => {} });
+      log.push({ dLoss: l.dLoss, gLoss: l.gLoss });
+      if (i === 0) afterFirst = tf.memory().numTensors;
+    }
+    stepLeak = tf.memory().numTensors - afterFirst;
+    gMoved = await maxChange(g0, generator.trainableVariables);
+    dMoved = await maxChange(d0, discriminator.trainableVariables);
+    if (ema && e0) {
+      emaMoved = await maxChange(e0, ema.shadow);
+      emaUpdates = ema.updates;
+    }
+    noiseStd = noise?.currentStd ?? 0;
+  } catch (e) {
+    error = errorInfo(e);
+  }
+  if (built) {
+    built.real.dispose();
+    built.ema?.dispose();
+    built.trainer.dispose();
+  }
+  const disposeLeak = tf.memory().numTensors - start;
+  return {
+    stabilizer,
+    steps: log,
+    stepLeak,
+    disposeLeak,
+    gMoved,
+    dMoved,
+    emaMoved,
+    emaUpdates,
+    generatorUpdates,
+    noiseStd,
+    ...(error ? { error } : {}),
+  };
+}
+
+/** Runs the stabiliser cases on the active backend. */
+export async function runStabilizerCases(steps = CONFORMANCE_STABILIZER_STEPS): Promise<StabilizerRun[]> {
+  const runs: StabilizerRun[] = [];
+  for (const stabilizer of CONFORMANCE_STABILIZERS) runs.push(await stabilizerRun(stabilizer, steps));
+  return runs;
+}
+
 /** mean_i ||∇ₓD(xᵢ)||² and its gradient with respect to D's weights (double backpropagation). */
 export function gradientPenalty(d: Discriminator, x: tf.Tensor): { penalty: tf.Scalar; grads: tf.Tensor[] } {
   const vars = [...d.trainableVariables];
@@ -297,6 +432,7 @@ export async function runConformance(backend: string, steps = CONFORMANCE_STEPS)
     for (const loss of CONFORMANCE_LOSSES) training.push(await trainingRun(model, loss, steps));
   }
   for (const { model, loss } of CONFORMANCE_EXTRA_RUNS) training.push(await trainingRun(model, loss, steps));
+  const stabilizerRuns = await runStabilizerCases();
   const secondOrder = [await secondOrderRun('dense'), await secondOrderRun('conv')];
-  return { backend, training, secondOrder };
+  return { backend, training, stabilizers: stabilizerRuns, secondOrder };
 }

@@ -2,8 +2,15 @@
 // conformanceSuite() with a function that produces that backend's results and the cpu backend's
 // reference from the same run (in Node, or in a browser page).
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { BackendResults, SecondOrderRun, TrainingRun } from './cases';
-import { CONFORMANCE_EXTRA_RUNS, CONFORMANCE_LOSSES, CONFORMANCE_MODELS, CONFORMANCE_STEPS } from './cases';
+import type { BackendResults, SecondOrderRun, StabilizerRun, TrainingRun } from './cases';
+import {
+  CONFORMANCE_EXTRA_RUNS,
+  CONFORMANCE_LOSSES,
+  CONFORMANCE_MODELS,
+  CONFORMANCE_STABILIZER_STEPS,
+  CONFORMANCE_STABILIZERS,
+  CONFORMANCE_STEPS,
+} from './cases';
 
 /** Relative tolerance of the first step's losses and of second-order gradients against cpu. */
 export const RELATIVE_TOLERANCE = 1e-3;
@@ -43,9 +50,21 @@ function find(runs: readonly TrainingRun[], like: TrainingRun): TrainingRun {
   return r;
 }
 
-const label = (r: TrainingRun | SecondOrderRun): string => ('loss' in r ? `${r.model}/${r.loss}` : `${r.model} penalty`);
-const describeError = (r: TrainingRun | SecondOrderRun): string | undefined =>
+const label = (r: TrainingRun | SecondOrderRun | StabilizerRun): string =>
+  'stabilizer' in r ? `mlp + ${r.stabilizer}` : 'loss' in r ? `${r.model}/${r.loss}` : `${r.model} penalty`;
+const describeError = (r: TrainingRun | SecondOrderRun | StabilizerRun): string | undefined =>
   r.error && `${label(r)}: ${r.error.name}: ${r.error.message}`;
+
+/** Largest relative difference of the first step's dLoss and gLoss over the stabiliser runs. */
+export function maxStabilizerDifference(results: BackendResults, reference: BackendResults): number {
+  let worst = 0;
+  for (const run of results.stabilizers) {
+    const [a, b] = [run.steps[0], reference.stabilizers.find((r) => r.stabilizer === run.stabilizer)?.steps[0]];
+    if (a === undefined || b === undefined) return Number.POSITIVE_INFINITY;
+    worst = Math.max(worst, relativeDifference(a.dLoss, b.dLoss), relativeDifference(a.gLoss, b.gLoss));
+  }
+  return worst;
+}
 
 /**
  * Defines the conformance tests of one backend. `produce` runs tests/conformance/cases.ts on the
@@ -95,6 +114,37 @@ export function conformanceSuite(
       // Later steps drift apart only by accumulated rounding: still close after a few steps.
       for (const run of results.training) {
         const ref = find(reference.training, run);
+        const last = run.steps.length - 1;
+        expect(relativeDifference(run.steps[last]?.gLoss ?? Number.NaN, ref.steps[last]?.gLoss ?? 0), label(run)).toBeLessThan(
+          1e-2,
+        );
+      }
+    });
+
+    it(`trains the MLP GAN with each stabiliser (${CONFORMANCE_STABILIZERS.join(', ')}) as cpu does, leak-free`, () => {
+      expect(results.stabilizers.map((r) => r.stabilizer)).toEqual([...CONFORMANCE_STABILIZERS]);
+      expect(results.stabilizers.map(describeError).filter(Boolean)).toEqual([]);
+      for (const run of results.stabilizers) {
+        expect(run.steps, label(run)).toHaveLength(CONFORMANCE_STABILIZER_STEPS);
+        for (const s of run.steps) expect(Number.isFinite(s.dLoss) && Number.isFinite(s.gLoss), label(run)).toBe(true);
+        expect(run.gMoved, label(run)).toBeGreaterThan(0);
+        expect(run.dMoved, label(run)).toBeGreaterThan(0);
+        expect(run.stepLeak, `${label(run)} step`).toBe(0);
+        expect(run.disposeLeak, `${label(run)} dispose`).toBe(0);
+      }
+      // The EMA averaged every step and moved; adaptive k gave G one more update per step; the noise annealed.
+      const [wgan, r1] = CONFORMANCE_STABILIZERS.map((name) => results.stabilizers.find((r) => r.stabilizer === name));
+      expect(wgan?.emaUpdates).toBe(CONFORMANCE_STABILIZER_STEPS);
+      expect(wgan?.emaMoved).toBeGreaterThan(0);
+      expect(wgan?.generatorUpdates).toEqual(Array.from({ length: CONFORMANCE_STABILIZER_STEPS }, (_, i) => Math.min(1 + i, 2)));
+      expect(r1?.noiseStd).toBeCloseTo(0.2 * (1 - CONFORMANCE_STABILIZER_STEPS / 10), 6);
+      const worst = maxStabilizerDifference(results, reference);
+      console.info(
+        `[conformance] ${results.backend}: max relative first-step loss difference vs cpu, stabilisers = ${worst.toExponential(2)}`,
+      );
+      expect(worst).toBeLessThanOrEqual(RELATIVE_TOLERANCE);
+      for (const run of results.stabilizers) {
+        const ref = reference.stabilizers.find((r) => r.stabilizer === run.stabilizer) as StabilizerRun;
         const last = run.steps.length - 1;
         expect(relativeDifference(run.steps[last]?.gLoss ?? Number.NaN, ref.steps[last]?.gLoss ?? 0), label(run)).toBeLessThan(
           1e-2,
