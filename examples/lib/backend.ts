@@ -4,9 +4,10 @@
  * kernels for it), else the pure-JS cpu backend. (WebGPU in Node runs on a software Vulkan device
  * unless the machine has a GPU driver, so it is only used when asked for by name.)
  *
- * On wasm the examples use tfjs-backend-wasm's threaded build (tfjs-gan's `useNodeWasmThreads`) with
- * one thread per core unless `--threads` says otherwise; `--threads 1` keeps tfjs's own single-threaded
- * build. Both give bit-identical results.
+ * `--threads N` (N > 1) runs wasm on tfjs-backend-wasm's threaded build (tfjs-gan's `useNodeWasmThreads`)
+ * with N threads — faster for the MNIST models on an otherwise idle machine, slower for tiny models or
+ * when the cores are busy (see docs/performance.md); the default, 1, is tfjs's own single-threaded build.
+ * Both give bit-identical results.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
@@ -22,7 +23,7 @@ export const THREADS_OPTION = { threads: { type: 'string' } } as const;
 
 /**
  * Activates `name` (or the first of wasm → cpu that initialises) and returns the active backend's name.
- * `threads` (the `--threads` flag): XNNPACK threads on wasm; default one per core, at most 8.
+ * `threads` (the `--threads` flag): XNNPACK threads on wasm, at most 8; default 1 (tfjs's own build).
  * Exits with status 2 and tfjs-gan's explanation when a named backend cannot start here.
  */
 export async function useBackend(name?: string, threads?: string): Promise<string> {
@@ -30,9 +31,9 @@ export async function useBackend(name?: string, threads?: string): Promise<strin
   // The cpu backend asks Node users to install tfjs-node on start-up; the examples choose their backend on purpose.
   if (name === 'cpu') tf.env().set('IS_TEST', true);
   const wanted = name === undefined || name === 'auto' ? NODE_BACKENDS : [name];
-  const count = threads === undefined ? undefined : Math.min(positiveInt('threads', threads, 1), 8);
+  const count = Math.min(positiveInt('threads', threads, 1), 8);
   try {
-    if (wanted.includes('wasm') && count !== 1) await useNodeWasmThreads(count === undefined ? {} : { threads: count });
+    if (wanted.includes('wasm') && count > 1) await useNodeWasmThreads({ threads: count });
     chosen = await selectBackend(wanted);
   } catch (e) {
     console.error(e instanceof Error ? e.message : String(e));
