@@ -66,6 +66,12 @@ export { fixedSchedule, type UpdateSchedule, type UpdateCounts } from './trainin
 export {
   History,
   earlyStopping,
+  learningRateSchedule,
+  linearDecay,
+  type LearningRateFunction,
+  type LearningRateScheduleCallback,
+  type LearningRateScheduleOptions,
+  type LinearDecayOptions,
   type GANCallback,
   type CallbackContext,
   type StepLogs,
