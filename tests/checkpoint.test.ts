@@ -29,6 +29,33 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 const runTs = (script: string, ...args: string[]) => [process.execPath, ['--import', 'tsx', script, ...args]] as const;
 const file = (name: string) => `file://${join(dir, name)}`;
 
+/**
+ * An in-memory IOHandler (as indexeddb:// or downloads:// would be): `artifacts()` is what was saved last;
+ * `edit` may change a copy of the header before each load.
+ */
+function memoryHandler(
+  edit?: (header: { components: Record<string, { data: Record<string, unknown>; tensors: unknown[] }> }) => void,
+) {
+  let stored: tf.io.ModelArtifacts | undefined;
+  const artifacts = () => {
+    if (stored === undefined) throw new Error('nothing saved yet');
+    return stored;
+  };
+  const handler: tf.io.IOHandler = {
+    save: async (a) => {
+      stored = a;
+      return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
+    },
+    load: async () => {
+      if (edit === undefined) return artifacts();
+      const copy = JSON.parse(JSON.stringify(artifacts().modelTopology));
+      edit(copy);
+      return { ...artifacts(), modelTopology: copy };
+    },
+  };
+  return { handler, artifacts };
+}
+
 /** A trainer on the ring data with a seeded setup; `initSeed` changes only the initial weights. */
 function ringTrainer(initSeed = 1, extra: Partial<GANTrainerConfig> = {}) {
   const models = smallModels(initSeed);
@@ -86,14 +113,7 @@ describe('resume is bit-exact on the cpu backend', () => {
   });
 
   it('a custom IOHandler (as indexeddb:// or downloads:// would be) round-trips, without leaking tensors', async () => {
-    let stored: tf.io.ModelArtifacts | undefined;
-    const memory: tf.io.IOHandler = {
-      save: async (a) => {
-        stored = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      },
-      load: async () => stored as tf.io.ModelArtifacts,
-    };
+    const { handler: memory, artifacts } = memoryHandler();
     const { trainer } = ringTrainer();
     await trainer.step(ringData(16, 1));
     const before = tf.memory().numTensors;
@@ -102,7 +122,7 @@ describe('resume is bit-exact on the cpu backend', () => {
       await trainer.restore(memory);
     }
     expect(tf.memory().numTensors).toBe(before);
-    expect(stored?.format).toBe('tfjs-gan-checkpoint');
+    expect(artifacts().format).toBe('tfjs-gan-checkpoint');
     await expect(trainer.save('indexeddb://x')).rejects.toThrow(/no tf.io handler for "indexeddb:\/\/x"/); // Node has no IndexedDB
     trainer.dispose();
   });
@@ -155,18 +175,15 @@ describe('stabiliser state in checkpoints (format version 2)', () => {
   });
 
   it('records each component under its key, its tensors as state/<key>/<name> weights', async () => {
-    let stored: tf.io.ModelArtifacts | undefined;
-    const memory: tf.io.IOHandler = {
-      save: async (a) => {
-        stored = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      },
-    };
+    const { handler: memory, artifacts } = memoryHandler();
     const s = stabilizedSetup(1);
     const trainer = new GANTrainer(s.config);
     await trainer.step(ringData(32, 1));
     await trainer.save(memory);
-    const header = stored?.modelTopology as { version: number; components: Record<string, { data: Record<string, unknown> }> };
+    const header = artifacts().modelTopology as {
+      version: number;
+      components: Record<string, { data: Record<string, unknown> }>;
+    };
     expect(header.version).toBe(CHECKPOINT_VERSION);
     expect(Object.keys(header.components).sort()).toEqual([
       'adaptiveSchedule',
@@ -176,7 +193,7 @@ describe('stabiliser state in checkpoints (format version 2)', () => {
     ]);
     expect(header.components.generatorEma?.data).toEqual({ updates: 0, swapped: false, decay: 0.9, warmup: true, every: 1 });
     expect(header.components.instanceNoise?.data.step).toBe(0); // no callbacks ran: step() alone does not anneal
-    const names = (stored?.weightSpecs ?? []).map((w) => w.name).filter((n) => n.startsWith('state/'));
+    const names = (artifacts().weightSpecs ?? []).map((w) => w.name).filter((n) => n.startsWith('state/'));
     expect(names).toEqual(s.ema.shadow.map((_, i) => `state/generatorEma/shadow/${i}`));
     trainer.dispose();
     s.ema.dispose();
@@ -283,21 +300,10 @@ describe('stabiliser state in checkpoints (format version 2)', () => {
     const s = stabilizedSetup(1);
     const trainer = new GANTrainer(s.config);
     await trainer.fit(ringData(64, 1), { epochs: 1, batchSize: 16, callbacks: s.callbacks });
-    let stored: tf.io.ModelArtifacts | undefined;
-    const memory = (
-      edit: (c: Record<string, { data: Record<string, unknown>; tensors: unknown[] }>) => void,
-    ): tf.io.IOHandler => ({
-      save: async (a) => {
-        stored = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      },
-      load: async () => {
-        const copy = JSON.parse(JSON.stringify((stored as tf.io.ModelArtifacts).modelTopology));
-        edit(copy.components);
-        return { ...(stored as tf.io.ModelArtifacts), modelTopology: copy };
-      },
-    });
-    const edits: [(c: Record<string, { data: Record<string, unknown>; tensors: unknown[] }>) => void, RegExp][] = [
+    type Edit = (c: Record<string, { data: Record<string, unknown>; tensors: unknown[] }>) => void;
+    let edit: Edit = () => {};
+    const { handler: memory } = memoryHandler((header) => edit(header.components));
+    const edits: [Edit, RegExp][] = [
       [
         (c) => {
           c.generatorEma!.data.updates = -1;
@@ -335,14 +341,15 @@ describe('stabiliser state in checkpoints (format version 2)', () => {
         /component key "bad key!" is not a valid name/,
       ],
     ];
-    await trainer.save(memory(() => {}));
+    await trainer.save(memory);
     const target = stabilizedSetup(2);
     const t2 = new GANTrainer(target.config);
     await t2.step(ringData(32, 3));
     const before = snapshot([...allVariables(t2.generator, t2.discriminator), ...target.ema.shadow]);
     const state = plain({ level: target.schedule.level, extra: target.schedule.extra, std: target.noise.currentStd });
-    for (const [edit, message] of edits) {
-      const e = await t2.restore(memory(edit)).catch((x: unknown) => x);
+    for (const [change, message] of edits) {
+      edit = change;
+      const e = await t2.restore(memory).catch((x: unknown) => x);
       expect(e, String(message)).toBeInstanceOf(CheckpointError);
       expect((e as Error).message).toMatch(message);
     }
@@ -364,14 +371,7 @@ describe('stabiliser state in checkpoints (format version 2)', () => {
     const s = stabilizedSetup(1);
     const trainer = new GANTrainer(s.config);
     await trainer.fit(ringData(64, 1), { epochs: 1, batchSize: 16, callbacks: s.callbacks });
-    let stored: tf.io.ModelArtifacts | undefined;
-    const memory: tf.io.IOHandler = {
-      save: async (a) => {
-        stored = a;
-        return { modelArtifactsInfo: { dateSaved: new Date(), modelTopologyType: 'JSON' } };
-      },
-      load: async () => stored as tf.io.ModelArtifacts,
-    };
+    const { handler: memory } = memoryHandler();
     const start = tf.memory().numTensors;
     for (let i = 0; i < 3; i++) {
       await trainer.save(memory);

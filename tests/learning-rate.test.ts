@@ -23,6 +23,15 @@ function trainer(seed = 1, lr = 1e-3) {
   };
 }
 
+/** Two epochs of fit with both optimizers' rate set by `schedule`. */
+async function fitScheduled(t: GANTrainer, data: tf.Tensor2D, schedule: (step: number) => number): Promise<void> {
+  await t.fit(data, {
+    epochs: 2,
+    batchSize: 32,
+    callbacks: [learningRateSchedule({ optimizers: [t.generatorOptimizer, t.discriminatorOptimizer], schedule })],
+  });
+}
+
 describe('linearDecay', () => {
   it('holds, then moves linearly to the end value, then stays', () => {
     const f = linearDecay({ from: 1e-3, to: 1e-4, steps: 10, hold: 4 });
@@ -71,16 +80,7 @@ describe('learningRateSchedule', () => {
     const data = ringData(64, 3);
     const frozen = trainer(5);
     const before = trainableOf(frozen.trainer);
-    await frozen.trainer.fit(data, {
-      epochs: 2,
-      batchSize: 32,
-      callbacks: [
-        learningRateSchedule({
-          optimizers: [frozen.trainer.generatorOptimizer, frozen.trainer.discriminatorOptimizer],
-          schedule: () => 0,
-        }),
-      ],
-    });
+    await fitScheduled(frozen.trainer, data, () => 0);
     expect(trainableOf(frozen.trainer)).toEqual(before);
 
     // The same rate through the schedule as fixed in the optimizer: the same weights, bit for bit.
@@ -88,16 +88,7 @@ describe('learningRateSchedule', () => {
     const scheduled = trainer(6, 0.5);
     const initial = trainableOf(plain.trainer);
     await plain.trainer.fit(data, { epochs: 2, batchSize: 32 });
-    await scheduled.trainer.fit(data, {
-      epochs: 2,
-      batchSize: 32,
-      callbacks: [
-        learningRateSchedule({
-          optimizers: [scheduled.trainer.generatorOptimizer, scheduled.trainer.discriminatorOptimizer],
-          schedule: () => 1e-3,
-        }),
-      ],
-    });
+    await fitScheduled(scheduled.trainer, data, () => 1e-3);
     expect(weightsOf(scheduled.models)).toEqual(weightsOf(plain.models));
     expect(trainableOf(plain.trainer)).not.toEqual(initial);
     for (const x of [frozen, plain, scheduled]) x.trainer.dispose();
