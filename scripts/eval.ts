@@ -8,12 +8,14 @@
  *   npm run eval -- --bench grid --set r1=0.1,packing=4,lr=1e-3,hidden=256x256   # try another recipe
  *   --skip-reference skips the real-data calibration row (Parzen of the training digits, ~1 min)
  *
- * Backend: wasm by default (`--backend cpu` for the reference one).
+ * Backend: wasm by default (`--backend cpu` for the reference one); `--threads N` runs it on the threaded
+ * build (`useNodeWasmThreads`, same results) — slower for the 2-D mixtures' small models, see docs/performance.md.
  */
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { useNodeWasmThreads } from '../src/index';
 import { type MixtureRecipe, type MixtureScore, mixtureDefaults, runMixture } from './eval/mixtures';
 import { loadClassifier, mnistDefaults, realDataReference, runCgan, runMnistGan } from './eval/mnist';
 
@@ -25,6 +27,7 @@ const { values: args } = parseArgs({
     steps: { type: 'string' },
     set: { type: 'string', default: '' },
     backend: { type: 'string', default: 'wasm' },
+    threads: { type: 'string' },
     'mnist-steps': { type: 'string' },
     'cgan-steps': { type: 'string' },
     'mnist-seeds': { type: 'string', default: '1' },
@@ -32,6 +35,8 @@ const { values: args } = parseArgs({
     'skip-reference': { type: 'boolean', default: false },
   },
 });
+const threads = args.threads === undefined ? undefined : Number(args.threads);
+if (args.backend === 'wasm' && threads !== undefined && threads > 1) await useNodeWasmThreads({ threads });
 await tf.setBackend(args.backend as string);
 await tf.ready();
 const log = (line: string) => {
@@ -45,20 +50,26 @@ for (const kv of (args.set as string).split(',').filter(Boolean)) {
   const [k, v] = kv.split('=') as [string, string];
   overrides[k === 'lr' ? 'learningRate' : k] = v.includes('x') ? v.split('x').map(Number) : Number(v);
 }
-const recipe: MixtureRecipe = {
-  ...mixtureDefaults,
-  ...(args.steps === undefined ? {} : { steps: Number(args.steps) }),
-  ...overrides,
-} as MixtureRecipe;
+const recipeFor = (kind: 'ring' | 'grid'): MixtureRecipe =>
+  ({
+    ...mixtureDefaults[kind],
+    ...(args.steps === undefined ? {} : { steps: Number(args.steps) }),
+    ...overrides,
+  }) as MixtureRecipe;
 
 const rows: string[][] = [];
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 
-log(`backend ${tf.getBackend()}; mixture recipe ${JSON.stringify(recipe)}`);
+const wasmThreads = (
+  tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }
+).wasm?.tfjs?.getThreadsCount?.();
+log(`backend ${tf.getBackend()}${wasmThreads === undefined ? '' : ` (${wasmThreads} threads)`}`);
 for (const kind of ['ring', 'grid'] as const) {
   if (!benches.has(kind)) continue;
   const scores: MixtureScore[] = [];
+  const recipe = recipeFor(kind);
+  log(`${kind} recipe ${JSON.stringify(recipe)}`);
   for (const seed of seedList(args.seeds as string)) {
     const s = await runMixture(kind, seed, recipe, log);
     scores.push(s);

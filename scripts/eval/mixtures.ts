@@ -1,6 +1,16 @@
 /** The 2-D ring and grid benchmarks (VEEGAN/PacGAN protocol, ANCHORS.md). */
 import * as tf from '@tensorflow/tfjs-core';
-import { type GANLoss, GANTrainer, losses, metrics, mlpDiscriminator, mlpGenerator, stabilizers } from '../../src/index';
+import {
+  type GANLoss,
+  GANTrainer,
+  learningRateSchedule,
+  linearDecay,
+  losses,
+  metrics,
+  mlpDiscriminator,
+  mlpGenerator,
+  stabilizers,
+} from '../../src/index';
 
 /** The recipe's knobs; the defaults are what `npm run eval` reports. */
 export interface MixtureRecipe {
@@ -17,11 +27,15 @@ export interface MixtureRecipe {
   readonly ema: number;
   /** k: discriminator updates per step. */
   readonly dsteps: number;
+  /** 1: decay both learning rates linearly to 0 over the run; 0: constant. */
+  readonly decay: number;
+  /** Categories of a one-hot latent code concatenated to the Gaussian latent (0: Gaussian latent only). */
+  readonly categories: number;
   /** 1: train on data scaled so the modes lie within [−1, 1]² (samples are scaled back before scoring); 0: raw data. */
   readonly normalize: number;
 }
 
-export const mixtureDefaults: MixtureRecipe = {
+const base: MixtureRecipe = {
   steps: 8000,
   batchSize: 256,
   learningRate: 1e-3,
@@ -32,7 +46,30 @@ export const mixtureDefaults: MixtureRecipe = {
   ema: 0.999,
   dsteps: 1,
   normalize: 1,
+  categories: 0,
+  decay: 0,
 };
+
+/**
+ * The recipes `npm run eval` reports, per benchmark. The ring's: six hidden layers of 128 in G and D and
+ * the learning rate decayed linearly to 0 (seed 1: 96.8 % high quality after 8 000 steps, against 82 % for
+ * two layers without decay). On the grid, that recipe did worse at 4 000 steps (9.4 % / 4.3 % without
+ * R1) than two layers (32 % at 8 000), so the grid keeps the shallower one.
+ */
+export const mixtureDefaults: Readonly<Record<'ring' | 'grid', MixtureRecipe>> = {
+  ring: { ...base, hidden: [128, 128, 128, 128, 128, 128], decay: 1 },
+  grid: base,
+};
+
+/** Latent vectors [one-hot of a uniform category (k columns), standard normal (the rest)]. */
+function categoricalNoise(k: number): (shape: [number, number], seed: number) => tf.Tensor2D {
+  return ([n, d], seed) =>
+    tf.tidy(() => {
+      const c = tf.cast(tf.floor(tf.randomUniform([n], 0, k, 'float32', seed)), 'int32');
+      const hot = tf.cast(tf.oneHot(c, k), 'float32');
+      return tf.concat([hot, tf.randomNormal([n, d - k], 0, 1, 'float32', seed + 1)], 1) as tf.Tensor2D;
+    });
+}
 
 export interface MixtureScore {
   readonly modes: number;
@@ -55,7 +92,7 @@ export async function runMixture(
   const data = tf.mul(raw, scale) as tf.Tensor2D;
   raw.dispose();
   const generator = mlpGenerator({
-    latentDim: recipe.latentDim,
+    latentDim: recipe.latentDim + recipe.categories,
     hiddenUnits: recipe.hidden,
     outputShape: [2],
     outputActivation: 'linear',
@@ -65,14 +102,17 @@ export async function runMixture(
   const discriminator = recipe.packing > 1 ? stabilizers.withPacking(inner, recipe.packing) : inner;
   const base = losses.nonSaturating();
   const loss: GANLoss = recipe.r1 > 0 ? stabilizers.withR1Penalty(base, { weight: recipe.r1 }) : base;
+  const gOpt = tf.train.adam(recipe.learningRate, 0.5);
+  const dOpt = tf.train.adam(recipe.learningRate, 0.5);
   const trainer = new GANTrainer({
     generator,
     discriminator,
     loss,
-    generatorOptimizer: tf.train.adam(recipe.learningRate, 0.5),
-    discriminatorOptimizer: tf.train.adam(recipe.learningRate, 0.5),
+    generatorOptimizer: gOpt,
+    discriminatorOptimizer: dOpt,
     discriminatorSteps: recipe.dsteps,
     seed,
+    ...(recipe.categories > 0 ? { noise: categoricalNoise(recipe.categories) } : {}),
   });
   const ema = recipe.ema > 0 ? stabilizers.generatorEma(generator, { decay: recipe.ema }) : undefined;
   const started = Date.now();
@@ -81,6 +121,14 @@ export async function runMixture(
     batchSize: recipe.batchSize,
     callbacks: [
       ...(ema === undefined ? [] : [ema]),
+      ...(recipe.decay > 0
+        ? [
+            learningRateSchedule({
+              optimizers: [gOpt, dOpt],
+              schedule: linearDecay({ from: recipe.learningRate, to: 0, steps: recipe.steps }),
+            }),
+          ]
+        : []),
       {
         onStepEnd: (l, ctx) => {
           if (l.step + 1 >= recipe.steps) ctx.stop();
