@@ -49,6 +49,8 @@ const model = tfl.sequential({
     }),
     tfl.layers.maxPooling2d({ poolSize: 2 }),
     tfl.layers.flatten(),
+    // tfjs's seeded dropout draws the same mask at every call (a fixed random sub-network, not dropout;
+    // tfjs-gan's SeededDropout draws a fresh one). Kept as it is: it is how the shipped weights were made.
     tfl.layers.dropout({ rate: 0.3, seed: seed + 2 }),
     tfl.layers.dense({
       units: 64,

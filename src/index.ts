@@ -44,6 +44,7 @@ export {
   type DCGANGeneratorArgs,
   type HiddenActivation,
 } from './models/presets';
+export { SeededDropout, type SeededDropoutArgs } from './models/dropout';
 
 export type { GANLoss, DiscriminatorLossContext, GeneratorLossContext } from './losses/types';
 export * as losses from './losses/index';

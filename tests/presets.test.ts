@@ -1,6 +1,14 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { dcganDiscriminator, dcganGenerator, GANConfigError, GANTrainer, mlpDiscriminator, mlpGenerator } from '../src/index';
+import {
+  dcganDiscriminator,
+  dcganGenerator,
+  GANConfigError,
+  GANTrainer,
+  mlpDiscriminator,
+  mlpGenerator,
+  SeededDropout,
+} from '../src/index';
 
 type Layered = { model: { layers: { outputShape: unknown; getClassName(): string }[] } };
 const layers = (m: Layered) => m.model.layers.filter((l) => l.getClassName() !== 'InputLayer');
@@ -120,5 +128,45 @@ describe('DCGAN presets', () => {
     const logs = await t.step(tf.zeros([4, 8, 8, 1]));
     expect(Number.isFinite(logs.dLoss) && Number.isFinite(logs.gLoss)).toBe(true);
     t.dispose();
+  });
+});
+
+describe('dropout in the seeded MLP discriminator', () => {
+  const x = tf.tensor2d(
+    Array.from({ length: 8 * 784 }, (_, i) => Math.sin(i)),
+    [8, 784],
+  );
+  const features = (d: ReturnType<typeof mlpDiscriminator>, training: boolean) =>
+    tf.tidy(() => Array.from(d.apply(x, { training }).dataSync()));
+
+  it('draws a fresh mask every training call (tfjs seeded dropout repeats one), reproducibly from the seed', () => {
+    const a = mlpDiscriminator({ dropout: 0.5, seed: 3 });
+    const b = mlpDiscriminator({ dropout: 0.5, seed: 3 });
+    const a1 = features(a, true);
+    const a2 = features(a, true);
+    expect(a2).not.toEqual(a1); // a new mask
+    expect(features(b, true)).toEqual(a1); // same seed, same first mask
+    expect(features(b, true)).toEqual(a2); // … and the same second one
+    // Inference: no dropout, deterministic, the same as a D built without dropout from the same seed.
+    expect(features(a, false)).toEqual(features(mlpDiscriminator({ dropout: 0, seed: 3 }), false));
+    a.dispose?.();
+    b.dispose?.();
+  });
+
+  it('drops the given share of units, and serialises its rate and seed', () => {
+    const layer = new SeededDropout({ rate: 0.25, seed: 9 });
+    const ones = tf.ones([200, 50]);
+    const before = tf.memory().numTensors;
+    const masks = [0, 1].map(() => layer.apply(ones, { training: true }) as tf.Tensor);
+    const [m0, m1] = masks.map((m) => Array.from(m.dataSync()));
+    const dropped = (m: number[]) => m.filter((v) => v === 0).length / m.length;
+    expect(dropped(m0 as number[])).toBeCloseTo(0.25, 1);
+    expect(m1).not.toEqual(m0);
+    expect((m0 as number[]).every((v) => v === 0 || Math.abs(v - 1 / 0.75) < 1e-6)).toBe(true); // inverted dropout
+    tf.dispose(masks);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(layer.getConfig()).toMatchObject({ rate: 0.25, seed: 9 });
+    expect(() => new SeededDropout({ rate: 1, seed: 1 })).toThrow(/rate/);
+    ones.dispose();
   });
 });

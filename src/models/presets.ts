@@ -7,6 +7,7 @@ import {
   type LayersDiscriminator,
   type LayersGenerator,
 } from './adapters';
+import { SeededDropout } from './dropout';
 
 /** Hidden-layer activations the presets accept. */
 export type HiddenActivation = 'leakyRelu' | 'relu' | 'tanh';
@@ -152,10 +153,18 @@ export function flat(x: Sym): Sym {
 /** @internal The MLP discriminator's hidden layers: features of a flat input. */
 export function mlpDiscriminatorTrunk(x: Sym, s: MlpDiscriminatorSettings, init: Init): Sym {
   let h = x;
+  const dropoutSeeds = s.seed === undefined ? undefined : new Random(s.seed + 0x2545f491);
   for (const units of s.hidden) {
     h = through(tfl.layers.dense({ units, ...init() }), h);
     h = through(activationLayer(s.activation, s.leakyAlpha), h);
-    if (s.dropout > 0) h = through(tfl.layers.dropout({ rate: s.dropout, ...(s.seed === undefined ? {} : { seed: s.seed }) }), h);
+    if (s.dropout > 0) {
+      // Seeded: a fresh mask per call from the preset's seed (tfjs's seeded dropout repeats one mask).
+      const layer =
+        dropoutSeeds === undefined
+          ? tfl.layers.dropout({ rate: s.dropout })
+          : new SeededDropout({ rate: s.dropout, seed: dropoutSeeds.nextSeed() });
+      h = through(layer, h);
+    }
   }
   return h;
 }
