@@ -123,7 +123,8 @@ if (benches.has('mnist') || benches.has('cgan')) {
     ]);
   }
   if (benches.has('cgan')) {
-    const r = { ...mnistDefaults, ...(args['cgan-steps'] === undefined ? {} : { steps: Number(args['cgan-steps']) }) };
+    // 9 000 steps: what the conditional example trains (98.1 % with seed 1 in 14.7 min).
+    const r = { ...mnistDefaults, steps: Number(args['cgan-steps'] ?? 9000) };
     const results = [];
     for (const seed of mnistSeeds) {
       const s = await runCgan(seed, r, classifier, log);

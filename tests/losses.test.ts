@@ -173,3 +173,58 @@ describe('minimax vs non-saturating (Goodfellow et al. 2014, section 3)', () => 
     for (let i = 0; i < n; i++) expect(Math.sign(mm[i] as number)).toBe(Math.sign(ns[i] as number));
   });
 });
+
+describe('auxiliaryClassifier (ACGAN) weights', () => {
+  // Two examples, three classes: cross-entropies by hand (logsumexp − picked logit).
+  const realClassLogits = tf.tensor2d([
+    [2, 0, -1],
+    [0.5, 1.5, 0],
+  ]);
+  const fakeClassLogits = tf.tensor2d([
+    [0, 0, 3],
+    [1, -2, 0.5],
+  ]);
+  const realLabels = tf.tensor1d([0, 1], 'int32');
+  const fakeLabels = tf.tensor1d([2, 1], 'int32');
+  const ce = (rows: number[][], labels: number[]) =>
+    rows.reduce((s, r, i) => s + Math.log(r.reduce((t, v) => t + Math.exp(v), 0)) - (r[labels[i] as number] as number), 0) /
+    rows.length;
+  const ceReal = ce(
+    [
+      [2, 0, -1],
+      [0.5, 1.5, 0],
+    ],
+    [0, 1],
+  );
+  const ceFake = ce(
+    [
+      [0, 0, 3],
+      [1, -2, 0.5],
+    ],
+    [2, 1],
+  );
+  const realLogits = tf.tensor1d([1, -0.5]);
+  const fakeLogits = tf.tensor1d([-1, 0.25]);
+  const base = losses.nonSaturating();
+  const baseD = base.discriminator({ realLogits, fakeLogits }).dataSync()[0] as number;
+  const baseG = base.generator({ fakeLogits }).dataSync()[0] as number;
+  const value = (l: GANLoss) => ({
+    d: l.discriminator({ realLogits, fakeLogits, realClassLogits, fakeClassLogits, realLabels, fakeLabels }).dataSync()[0],
+    g: l.generator({ fakeLogits, fakeClassLogits, fakeLabels }).dataSync()[0],
+  });
+
+  it('adds w·CE(real) + w_fake·CE(fake) to D and w_G·CE(fake) to G, each defaulting to weight', () => {
+    const v = value(losses.auxiliaryClassifier(base, { weight: 2 }));
+    expect(v.d).toBeCloseTo(baseD + 2 * ceReal + 2 * ceFake, 5);
+    expect(v.g).toBeCloseTo(baseG + 2 * ceFake, 5);
+    const w = value(losses.auxiliaryClassifier(base, { weight: 1, fakeWeight: 0, generatorWeight: 5 }));
+    expect(w.d).toBeCloseTo(baseD + ceReal, 5);
+    expect(w.g).toBeCloseTo(baseG + 5 * ceFake, 5);
+  });
+
+  it('rejects negative or non-finite weights', () => {
+    for (const o of [{ weight: -1 }, { fakeWeight: Number.NaN }, { generatorWeight: -0.5 }, { generatorWeight: Infinity }]) {
+      expect(() => losses.auxiliaryClassifier(base, o)).toThrow(GANConfigError);
+    }
+  });
+});

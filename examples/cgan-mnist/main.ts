@@ -3,10 +3,18 @@
  * a classifier trained in this same program on real training digits labels the generated ones,
  * and we report the share it assigns to the requested digit.
  *
- *   npx tsx examples/cgan-mnist/main.ts                  # defaults: wasm backend, 10 000 steps
+ * The default recipe is an ACGAN (Odena et al. 2017) whose generator is pushed hard towards its class:
+ * D's class head learns from real digits only (`--fake-class-weight 0`), G's loss adds 5 × that head's
+ * cross-entropy on its samples (`--class-weight 5`), both players use Adam(5e-4, 0.5) (`--lr`), and the
+ * samples come from an EMA of G's weights (`--ema 0.999`). The default 9 000 steps score 98.1 % in 14.7 min
+ * on the 2-core machine (README).
+ *
+ *   npx tsx examples/cgan-mnist/main.ts                  # the defaults: wasm, 9 000 steps
+ *   npx tsx examples/cgan-mnist/main.ts --threads 2      # wasm's threaded build: faster when both cores are free
  *   npx tsx examples/cgan-mnist/main.ts --steps 2000 --backend cpu
- *   npx tsx examples/cgan-mnist/main.ts --acgan           # D also classifies (ACGAN)
- *   npx tsx examples/cgan-mnist/main.ts --ema 0.999       # sample from an EMA of G's weights (stabilizers.generatorEma)
+ *   npx tsx examples/cgan-mnist/main.ts --plain          # the paper's CGAN: one-hot concatenation, no class head
+ *   npx tsx examples/cgan-mnist/main.ts --class-weight 1 --fake-class-weight 1   # the original ACGAN weights
+ *   npx tsx examples/cgan-mnist/main.ts --ema 0          # sample from the last iterate instead of the EMA
  *   npx tsx examples/cgan-mnist/main.ts --steps 5 --classifier-epochs 0 --out /tmp/cgan   # smoke run, no scoring
  *
  * Writes into --out (default out/cgan): grid.png (one row per digit 0…9, trainer.sampleGrid),
@@ -16,18 +24,17 @@ import { writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
-import '@tensorflow/tfjs-backend-cpu';
-import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import {
   conditionalMlpDiscriminator,
   conditionalMlpGenerator,
+  type GANLoss,
   GANTrainer,
-  installWasmTrainingKernels,
   losses,
   metrics,
   stabilizers,
 } from 'tfjs-gan';
+import { describeBackend, THREADS_OPTION, useBackend } from '../lib/backend';
 import { mnistSplit } from '../lib/mnist';
 import { writeImageGrid } from '../lib/png';
 import { progressBar } from '../lib/progress';
@@ -35,13 +42,18 @@ import { lossCurveSvg, writeSvg } from '../lib/svg';
 
 const { values: args } = parseArgs({
   options: {
-    steps: { type: 'string', default: '10000' },
-    backend: { type: 'string', default: 'wasm' },
+    steps: { type: 'string', default: '9000' },
+    backend: { type: 'string' },
+    ...THREADS_OPTION,
     seed: { type: 'string', default: '1' },
     'per-class': { type: 'string', default: '500' },
     'classifier-epochs': { type: 'string', default: '8' },
-    acgan: { type: 'boolean', default: false },
-    ema: { type: 'string', default: '0' },
+    plain: { type: 'boolean', default: false },
+    'class-weight': { type: 'string', default: '5' },
+    'real-class-weight': { type: 'string', default: '1' },
+    'fake-class-weight': { type: 'string', default: '0' },
+    lr: { type: 'string', default: '5e-4' },
+    ema: { type: 'string', default: '0.999' },
     out: { type: 'string', default: 'out/cgan' },
   },
 });
@@ -55,6 +67,27 @@ if (!(emaDecay >= 0 && emaDecay < 1)) {
   console.error(`--ema must be a decay in [0, 1) (0: off), got ${args.ema}`);
   process.exit(2);
 }
+const weights = {
+  generator: Number(args['class-weight']),
+  real: Number(args['real-class-weight']),
+  fake: Number(args['fake-class-weight']),
+};
+for (const [name, w] of [
+  ['class-weight', weights.generator],
+  ['real-class-weight', weights.real],
+  ['fake-class-weight', weights.fake],
+] as const) {
+  if (!(Number.isFinite(w) && w >= 0)) {
+    console.error(`--${name} must be a number ≥ 0, got ${w}`);
+    process.exit(2);
+  }
+}
+const lr = Number(args.lr);
+if (!(Number.isFinite(lr) && lr > 0)) {
+  console.error(`--lr must be a number > 0, got ${args.lr}`);
+  process.exit(2);
+}
+const acgan = !args.plain;
 const out = resolve(args.out);
 for (const [name, v, min] of [
   ['steps', steps, 1],
@@ -69,9 +102,9 @@ for (const [name, v, min] of [
 }
 
 // (IS_TEST is left off: tfjs-core's kernel leak check misfires on wasm gradients through fused layers.)
-await tf.setBackend(args.backend as string);
-if (tf.getBackend() === 'wasm') installWasmTrainingKernels();
-console.log(`backend: ${tf.getBackend()}`);
+await useBackend(args.backend, args.threads);
+const backend = describeBackend(); // e.g. "wasm, 1 thread"
+console.log(`backend: ${backend}`);
 
 const { train, test } = mnistSplit();
 const trainX = tf.tensor2d(train.pixels, [train.count, 784]);
@@ -101,30 +134,47 @@ const t0 = Date.now();
 if (classifierEpochs > 0) {
   await classifier.fit(trainX, oneHot, { epochs: classifierEpochs, batchSize: 64, shuffle: true, verbose: 0 });
 }
-// The share of x the classifier assigns to the given labels (the library's metric).
-const accuracy = async (x: tf.Tensor, labels: ArrayLike<number>): Promise<number> =>
-  (await metrics.conditionalAccuracy(classifier, x, labels)).accuracy;
+const classifierSeconds = (Date.now() - t0) / 1000;
+// The share of x the classifier assigns to the given labels, overall and per class (the library's metric).
+const score = (x: tf.Tensor, labels: ArrayLike<number>) => metrics.conditionalAccuracy(classifier, x, labels);
 const testX = tf.tensor2d(test.pixels, [test.count, 784]);
-if (classifierEpochs > 0)
+const classifierAccuracy = classifierEpochs > 0 ? (await score(testX, test.labels)).accuracy : null;
+if (classifierAccuracy !== null) {
   console.log(
-    `classifier: ${(100 * (await accuracy(testX, test.labels))).toFixed(1)} % on the ${test.count} held-out real digits (${((Date.now() - t0) / 1000).toFixed(0)} s)`,
+    `classifier: ${(100 * classifierAccuracy).toFixed(1)} % on the ${test.count} held-out real digits (${classifierSeconds.toFixed(0)} s)`,
   );
+}
 
-// 2. The CGAN: the seed's MLP GAN, conditioned by one-hot concatenation, data in [-1, 1].
-// With --acgan, D also predicts the class (Odena et al. 2017) and both players get its cross-entropy.
+// 2. The GAN: the seed's MLPs (256-256, LeakyReLU) conditioned by one-hot concatenation, data in [-1, 1].
+// ACGAN (the default): D also predicts the class from its features. Its class head learns from real digits
+// (weight --real-class-weight) and, when --fake-class-weight > 0, from generated ones; G is rewarded with
+// --class-weight × the head's cross-entropy on its samples. A head trained on real digits only cannot learn
+// "the class G meant", so G has to draw digits that look like that class to a classifier of real digits,
+// which is what the score below measures.
+const loss: GANLoss = acgan
+  ? losses.auxiliaryClassifier('non-saturating', {
+      weight: weights.real,
+      fakeWeight: weights.fake,
+      generatorWeight: weights.generator,
+    })
+  : losses.nonSaturating();
 const trainer = new GANTrainer({
   generator: conditionalMlpGenerator({ numClasses: 10, seed }),
-  discriminator: conditionalMlpDiscriminator({ numClasses: 10, seed: seed + 1, auxiliaryClassifier: args.acgan }),
-  ...(args.acgan ? { loss: losses.auxiliaryClassifier('non-saturating') } : {}),
+  discriminator: conditionalMlpDiscriminator({ numClasses: 10, seed: seed + 1, auxiliaryClassifier: acgan }),
+  loss,
+  // Adam(5e-4, 0.5) for both players rather than the library's 2e-4: better digits within the 15-minute budget.
+  generatorOptimizer: tf.train.adam(lr, 0.5),
+  discriminatorOptimizer: tf.train.adam(lr, 0.5),
   seed,
 });
-// With --ema, an exponential moving average of G's weights is kept after every step and the samples
-// below come from it (the training weights keep training).
+// With --ema > 0 (default 0.999), an exponential moving average of G's weights is kept after every step
+// and the samples below come from it (the training weights keep training).
 const ema = emaDecay > 0 ? stabilizers.generatorEma(trainer.generator, { decay: emaDecay }) : undefined;
 const scaled = tf.tidy(() => tf.sub(tf.mul(trainX, 2), 1));
 const batchSize = 100;
 const epochs = Math.ceil(steps / Math.floor(train.count / batchSize));
 const started = Date.now();
+const cpuAtStart = process.cpuUsage();
 const progress = progressBar({ totalSteps: steps, epochs });
 const history = await trainer.fit(
   { x: scaled, labels: trainY },
@@ -142,7 +192,9 @@ const history = await trainer.fit(
     ],
   },
 );
-const minutes = (Date.now() - started) / 60000;
+const trainSeconds = (Date.now() - started) / 1000;
+const cpu = process.cpuUsage(cpuAtStart);
+const trainCpuSeconds = (cpu.user + cpu.system) / 1e6;
 
 // 3. Conditional accuracy: perClass samples of each digit, classified.
 const grid = ema ? ema.run(() => trainer.sampleGrid(perClass)) : trainer.sampleGrid(perClass);
@@ -161,20 +213,27 @@ writeImageGrid(join(out, 'grid.png'), gridPixels, 10 * rowsPerDigit, {
   columns: rowsPerDigit,
   range: [0, 1],
 });
-writeSvg(join(out, 'losses.svg'), lossCurveSvg(history.steps, { title: `${trainer.loss.name} CGAN — losses` }));
-const conditional = classifierEpochs > 0 ? await accuracy(pixels, requested) : null;
-const trainSeconds = (Date.now() - started) / 1000;
+writeSvg(join(out, 'losses.svg'), lossCurveSvg(history.steps, { title: `${trainer.loss.name} — losses` }));
+const conditional = classifierEpochs > 0 ? await score(pixels, requested) : null;
+const programSeconds = (Date.now() - programStart) / 1000;
 writeFileSync(
   join(out, 'summary.json'),
   `${JSON.stringify(
     {
-      backend: tf.getBackend(),
+      backend,
       steps: trainer.stepCount,
-      acgan: args.acgan,
+      loss: trainer.loss.name,
+      acgan,
+      classWeights: acgan ? weights : null,
+      learningRate: lr,
       emaDecay,
       trainSeconds,
+      trainCpuSeconds,
       stepsPerSecond: trainer.stepCount / trainSeconds,
-      conditionalAccuracy: conditional,
+      programSeconds,
+      classifierAccuracy,
+      conditionalAccuracy: conditional?.accuracy ?? null,
+      perClassAccuracy: conditional?.perClass ?? null,
       lastEpoch: history.epochs.at(-1) ?? null,
     },
     null,
@@ -182,15 +241,17 @@ writeFileSync(
   )}\n`,
 );
 console.log(
-  `\nCGAN after ${trainer.stepCount} steps (${minutes.toFixed(1)} min); wrote ${join(out, 'grid.png')} (one row per digit).`,
+  `\n${trainer.loss.name}: ${trainer.stepCount} steps in ${(trainSeconds / 60).toFixed(1)} min (${(trainer.stepCount / trainSeconds).toFixed(1)} steps/s, ${(trainCpuSeconds / 60).toFixed(1)} min of CPU time); wrote ${join(out, 'grid.png')} (one row per digit).`,
 );
 if (conditional !== null) {
   console.log(
-    `the classifier assigns ${(100 * conditional).toFixed(1)} % of ${10 * perClass} generated digits to the requested label`,
+    `the classifier assigns ${(100 * conditional.accuracy).toFixed(1)} % of ${10 * perClass} generated digits to the requested label`,
   );
+  console.log(`per digit 0…9: ${conditional.perClass.map((v) => `${(100 * v).toFixed(1)} %`).join(', ')}`);
 }
 
-console.log(`\nwhole program: ${((Date.now() - programStart) / 60000).toFixed(1)} min`);
+console.log(`\nwhole program: ${(programSeconds / 60).toFixed(1)} min`);
 tf.dispose([trainX, trainY, oneHot, testX, scaled, grid, pixels]);
+ema?.dispose();
 classifier.dispose();
 trainer.dispose();

@@ -5,6 +5,7 @@ import {
   conditionalMlpDiscriminator,
   conditionalMlpGenerator,
   GANTrainer,
+  losses,
   type MnistClassifierT,
   metrics,
   mlpDiscriminator,
@@ -86,15 +87,45 @@ export async function runMnistGan(seed: number, recipe: MnistRecipe, classifier:
   return { ...score, seconds, steps };
 }
 
-/** The CGAN of examples/cgan-mnist/main.ts (one-hot concatenation, library defaults), scored by the shipped classifier. */
-export async function runCgan(seed: number, recipe: MnistRecipe, classifier: MnistClassifierT, log: RunLog) {
+/**
+ * The conditional recipe of examples/cgan-mnist/main.ts: an ACGAN whose class head learns from real digits
+ * only, G's class term weighted 5, Adam(5e-4, 0.5) for both players.
+ */
+export interface CganRecipe {
+  /** Weight of D's class cross-entropy on real digits. */
+  readonly realClassWeight: number;
+  /** Weight of D's class cross-entropy on generated digits (0: the head learns from real digits only). */
+  readonly fakeClassWeight: number;
+  /** Weight of G's class cross-entropy on its samples. */
+  readonly generatorClassWeight: number;
+  /** Adam learning rate of both players (β1 0.5). */
+  readonly learningRate: number;
+}
+
+export const cganDefaults: CganRecipe = { realClassWeight: 1, fakeClassWeight: 0, generatorClassWeight: 5, learningRate: 5e-4 };
+
+/** The CGAN of examples/cgan-mnist/main.ts (its default ACGAN recipe), scored by the shipped classifier. */
+export async function runCgan(
+  seed: number,
+  recipe: MnistRecipe,
+  classifier: MnistClassifierT,
+  log: RunLog,
+  cgan: CganRecipe = cganDefaults,
+) {
   const { train } = split();
   const x = tf.tidy(() => tf.sub(tf.mul(matrix(train), 2), 1));
   const labels = tf.tensor1d(train.labels, 'int32');
   const generator = conditionalMlpGenerator({ numClasses: 10, seed });
   const trainer = new GANTrainer({
     generator,
-    discriminator: conditionalMlpDiscriminator({ numClasses: 10, seed: seed + 1 }),
+    discriminator: conditionalMlpDiscriminator({ numClasses: 10, seed: seed + 1, auxiliaryClassifier: true }),
+    loss: losses.auxiliaryClassifier('non-saturating', {
+      weight: cgan.realClassWeight,
+      fakeWeight: cgan.fakeClassWeight,
+      generatorWeight: cgan.generatorClassWeight,
+    }),
+    generatorOptimizer: tf.train.adam(cgan.learningRate, 0.5),
+    discriminatorOptimizer: tf.train.adam(cgan.learningRate, 0.5),
     seed,
   });
   const ema = recipe.ema > 0 ? stabilizers.generatorEma(generator, { decay: recipe.ema }) : undefined;
