@@ -48,13 +48,13 @@ describe('useNodeWasmThreads', () => {
     }
   });
 
-  it('refuses to re-register a wasm backend that has started (its tensors would be disposed)', async () => {
+  it('refuses a second call (one build serves the backend), changing nothing', async () => {
     await tf.setBackend('wasm');
     const kept = tf.tensor1d([1, 2, 3]);
     try {
       const e = await useNodeWasmThreads({ threads: 1 }).catch((x: unknown) => x);
       expect(e).toBeInstanceOf(GANError);
-      expect((e as Error).message).toContain('already initialised');
+      expect((e as Error).message).toContain('already called');
       expect(tf.getBackend()).toBe('wasm');
       expect(Array.from(kept.dataSync())).toEqual([1, 2, 3]);
       expect(threadsInUse()).toBe(THREADS);
@@ -62,6 +62,19 @@ describe('useNodeWasmThreads', () => {
       kept.dispose();
       await tf.setBackend('cpu');
     }
+  });
+
+  it('refuses once the wasm backend has started (re-registering would dispose its tensors)', () => {
+    const out = JSON.parse(
+      execFileSync(process.execPath, ['--import', 'tsx', 'tests/fixtures/wasm-conformance-child.ts', 'after-start'], {
+        encoding: 'utf8',
+        timeout: 60_000,
+      }),
+    ) as { error?: { name: string; message: string }; backend: string; kept: number[] };
+    expect(out.error?.name).toBe('GANError');
+    expect(out.error?.message).toContain('already initialised');
+    expect(out.backend).toBe('wasm');
+    expect(out.kept).toEqual([1, 2, 3]);
   });
 
   it("trains bit-identically to tfjs's single-threaded build, and lets Node exit by itself", () => {

@@ -123,6 +123,8 @@ describe('resume is bit-exact on the cpu backend', () => {
     }
     expect(tf.memory().numTensors).toBe(before);
     expect(artifacts().format).toBe('tfjs-gan-checkpoint');
+    // No component state: written as format version 1, which older tfjs-gan versions read.
+    expect((artifacts().modelTopology as { version: number }).version).toBe(1);
     await expect(trainer.save('indexeddb://x')).rejects.toThrow(/no tf.io handler for "indexeddb:\/\/x"/); // Node has no IndexedDB
     trainer.dispose();
   });

@@ -1,6 +1,7 @@
 // Learning-rate schedules: linearDecay's values, and learningRateSchedule driving the trainer's optimizers
 // from the global step — the rate really used, no leak when the rate changes every step, errors before a step.
 import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
 import { GANConfigError, GANTrainer, learningRateSchedule, linearDecay } from '../src/index';
 import { ringData, smallModels, weightsOf } from './fixtures/models';
@@ -56,6 +57,29 @@ describe('linearDecay', () => {
 });
 
 describe('learningRateSchedule', () => {
+  it('drives every tfjs optimizer: a schedule of 0 leaves a variable alone (SGD and momentum cache their rate)', async () => {
+    const makers = [
+      () => tf.train.sgd(0.5),
+      () => tf.train.momentum(0.5, 0.9),
+      () => tf.train.adam(0.5),
+      () => tf.train.rmsprop(0.5),
+      () => tf.train.adagrad(0.5),
+      () => tf.train.adamax(0.5),
+    ];
+    for (const make of makers) {
+      const v = tf.variable(tf.scalar(1));
+      const opt = make();
+      learningRateSchedule({ optimizers: [opt], schedule: () => 0 }).apply(0);
+      opt.applyGradients([{ name: v.name, tensor: tf.scalar(2) }]);
+      expect(v.dataSync()[0]).toBe(1);
+      learningRateSchedule({ optimizers: [opt], schedule: () => 0.25 }).apply(1);
+      opt.applyGradients([{ name: v.name, tensor: tf.scalar(2) }]);
+      expect(v.dataSync()[0]).toBeLessThan(1); // and a positive rate moves it again
+      opt.dispose();
+      v.dispose();
+    }
+  });
+
   it("sets both optimizers' rate from the global step, across fit calls", async () => {
     const { trainer: t } = trainer();
     const data = ringData(64, 2);
@@ -111,6 +135,28 @@ describe('learningRateSchedule', () => {
     data.dispose();
   });
 
+  it('holds no tensors on wasm either, where the fused Adam caches its constants as tensors', async () => {
+    tf.env().set('IS_TEST', false); // tfjs's leak check misfires on wasm gradients
+    await tf.setBackend('wasm');
+    try {
+      const { trainer: t } = trainer(9);
+      const data = ringData(128, 6);
+      const schedule = learningRateSchedule({
+        optimizers: [t.generatorOptimizer, t.discriminatorOptimizer],
+        schedule: linearDecay({ from: 1e-3, steps: 20 }),
+      });
+      await t.fit(data, { epochs: 1, batchSize: 32, callbacks: [schedule] });
+      const held = tf.memory().numTensors;
+      await t.fit(data, { epochs: 2, batchSize: 32, callbacks: [schedule] });
+      expect(tf.memory().numTensors).toBe(held);
+      t.dispose();
+      data.dispose();
+    } finally {
+      await tf.setBackend('cpu');
+      tf.env().set('IS_TEST', true);
+    }
+  });
+
   it('rejects optimizers without a learning rate, and a bad rate before the step runs', async () => {
     expect(() => learningRateSchedule({ optimizers: [], schedule: () => 1 })).toThrow(GANConfigError);
     expect(() =>
@@ -123,7 +169,9 @@ describe('learningRateSchedule', () => {
       optimizers: [t.generatorOptimizer, t.discriminatorOptimizer],
       schedule: () => Number.NaN,
     });
+    const held = tf.memory().numTensors;
     await expect(t.fit(data, { epochs: 1, batchSize: 32, callbacks: [bad] })).rejects.toThrow(GANConfigError);
+    expect(tf.memory().numTensors).toBe(held); // the step's batches were freed too
     expect(weightsOf(models)).toEqual(before);
     expect(t.stepCount).toBe(0);
     t.dispose();

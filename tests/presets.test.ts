@@ -166,7 +166,8 @@ describe('dropout in the seeded MLP discriminator', () => {
     tf.dispose(masks);
     expect(tf.memory().numTensors).toBe(before);
     expect(layer.getConfig()).toMatchObject({ rate: 0.25, seed: 9 });
-    expect(() => new SeededDropout({ rate: 1, seed: 1 })).toThrow(/rate/);
+    expect(() => new SeededDropout({ rate: 1, seed: 1 })).toThrow(GANConfigError);
+    expect(() => new SeededDropout({ rate: 0.5, seed: Number.NaN })).toThrow(GANConfigError);
     ones.dispose();
   });
 });

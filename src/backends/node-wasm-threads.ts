@@ -107,7 +107,8 @@ function ownLocation(): string | undefined {
  * await tf.setBackend('wasm');
  * ```
  * @throws {@link GANError} outside Node.js, when tfjs-backend-wasm is not installed or has no
- *   threaded build, when the `wasm` backend is already initialised, or when the build fails to start;
+ *   threaded build, when the `wasm` backend is already initialised, on a second call in the same
+ *   process (one build serves the backend), or when the build fails to start;
  *   {@link GANConfigError} for a `threads` that is not an integer in 1–8.
  */
 export async function useNodeWasmThreads(options: NodeWasmThreadsOptions = {}): Promise<NodeWasmThreadsInstallation> {
@@ -120,11 +121,27 @@ export async function useNodeWasmThreads(options: NodeWasmThreadsOptions = {}): 
   if (requested !== undefined && !(Number.isInteger(requested) && requested >= 1 && requested <= MAX_THREADS)) {
     throw new GANConfigError('threads', `must be an integer from 1 to ${MAX_THREADS}, got ${String(requested)}`);
   }
+  if (installing) {
+    throw new GANError('useNodeWasmThreads was already called in this process: one threaded wasm build serves the wasm backend');
+  }
   if ((tf.engine().registry as Record<string, unknown>).wasm !== undefined) {
     throw new GANError(
       'useNodeWasmThreads: the wasm backend is already initialised; call it before the first tf.setBackend("wasm") (re-registering would dispose its tensors)',
     );
   }
+  installing = true;
+  try {
+    return await install(requested, options);
+  } catch (e) {
+    installing = false; // nothing was registered: a later call may try again
+    throw e;
+  }
+}
+
+/** Set while a call is under way or once one succeeded (one build per process). */
+let installing = false;
+
+async function install(requested: number | undefined, options: NodeWasmThreadsOptions): Promise<NodeWasmThreadsInstallation> {
   // The CommonJS module object (what the build's own require('os') returns), not a frozen namespace.
   const os = (await importAtRunTime<{ default: typeof import('node:os') }>('node:os')).default;
   const path = await importAtRunTime<typeof import('node:path')>('node:path');
@@ -156,11 +173,19 @@ export async function useNodeWasmThreads(options: NodeWasmThreadsOptions = {}): 
   // The package ships the worker as a string for a blob: URL, with "\n" escapes that a template
   // literal turned into real newlines (tfjs-backend-wasm undoes that the same way).
   const script = workerContents.replace(/\n/g, '\\n');
-  const workerScript = path.join(os.tmpdir(), `tfjs-gan-${BUILD}-${hash(script)}.worker.cjs`);
-  if (!fs.existsSync(workerScript)) {
-    const partial = `${workerScript}.${process.pid}`;
-    fs.writeFileSync(partial, script);
-    fs.renameSync(partial, workerScript);
+  let workerScript = path.join(os.tmpdir(), `tfjs-gan-${BUILD}-${hash(script)}.worker.cjs`);
+  // The file is executed: reuse one only if it holds exactly this script (anyone may write to the temp folder).
+  const existing = fs.existsSync(workerScript) ? fs.readFileSync(workerScript, 'utf8') : undefined;
+  if (existing !== script) {
+    if (existing === undefined) {
+      const partial = `${workerScript}.${process.pid}`;
+      fs.writeFileSync(partial, script, { mode: 0o644 });
+      fs.renameSync(partial, workerScript);
+    } else {
+      // Someone else's file under our name: use a private folder instead.
+      workerScript = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'tfjs-gan-')), `${BUILD}.worker.cjs`);
+      fs.writeFileSync(workerScript, script, { mode: 0o600 });
+    }
   }
 
   const module = await startBuild(factory, buildDir, workerScript, os);

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GANConfigError } from '../errors';
+import { wrapperState } from '../stabilizers/state';
 import { type LossName, resolveLoss } from './builtins';
 import type { GANLoss } from './types';
 
@@ -57,6 +58,8 @@ export function auxiliaryClassifier(
     if (!(Number.isFinite(v) && v >= 0)) throw new GANConfigError(name, `must be a finite number ≥ 0, got ${v}`);
   }
   return {
+    // A wrapped loss with state (a gradient penalty's ε generator) keeps it in checkpoints.
+    ...wrapperState('auxiliaryClassifier', undefined, loss),
     name: `${loss.name}+auxiliary-classifier`,
     discriminator: (c) =>
       tf.addN([

@@ -8,6 +8,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
+import { GANConfigError } from '../errors';
 
 /** Configuration of {@link SeededDropout} (also its serialised form). */
 export interface SeededDropoutArgs {
@@ -23,7 +24,10 @@ export interface SeededDropoutArgs {
  * A dropout layer with a fresh, reproducible mask at every training-mode call (see the module
  * comment); identity at inference. Registered for (de)serialisation as `TfjsGanSeededDropout`.
  * The call counter lives in JavaScript: a run resumed from a checkpoint draws its masks afresh from
- * the seed (the weights resume exactly; the masks after the resume are a different, equally valid draw).
+ * the seed (the weights resume exactly; the masks after the resume are a different, equally valid draw),
+ * so a model with dropout does not resume bit for bit.
+ *
+ * @throws {@link GANConfigError} for a rate outside [0, 1) or a seed that is not an integer.
  */
 export class SeededDropout extends tfl.layers.Layer {
   /** @internal */
@@ -36,7 +40,8 @@ export class SeededDropout extends tfl.layers.Layer {
 
   constructor(args: SeededDropoutArgs) {
     super(args.name === undefined ? {} : { name: args.name });
-    if (!(args.rate >= 0 && args.rate < 1)) throw new Error(`SeededDropout: rate must be in [0, 1), got ${args.rate}`);
+    if (!(args.rate >= 0 && args.rate < 1)) throw new GANConfigError('rate', `must be in [0, 1), got ${args.rate}`);
+    if (!Number.isSafeInteger(args.seed)) throw new GANConfigError('seed', `must be an integer, got ${String(args.seed)}`);
     this.rate = args.rate;
     this.seed = args.seed;
     this.supportsMasking = true;

@@ -169,6 +169,13 @@ function scalarsFor(opt: AdamInternals & tf.Optimizer): CachedScalars {
   const key = `${opt.learningRate}/${opt.beta1}/${opt.beta2}/${opt.epsilon}`;
   const cached = cache.get(opt);
   if (cached !== undefined && cached.backend === backend && cached.key === key) return cached;
+  if (cached !== undefined && cached.backend === backend && cached.key.replace(/^[^/]*/, '') === key.replace(/^[^/]*/, '')) {
+    // Only the learning rate changed (a schedule): upload that one constant again, not all seven.
+    cached.negLearningRate.dispose();
+    const entry = { ...cached, negLearningRate: tf.keep(tf.scalar(-opt.learningRate)), key };
+    cache.set(opt, entry);
+    return entry;
+  }
   releaseFusedAdam(opt);
   const s = tf.tidy(() => ({
     beta1: tf.keep(tf.scalar(opt.beta1)),

@@ -189,7 +189,12 @@ export function learningRateSchedule(options: LearningRateScheduleOptions): Lear
     if (typeof lr !== 'number' || !Number.isFinite(lr) || lr < 0) {
       throw new GANConfigError('schedule', `returned ${String(lr)} for step ${step}; expected a finite number ≥ 0`);
     }
-    for (const o of optimizers as readonly WithLearningRate[]) o.learningRate = lr;
+    for (const o of optimizers as readonly WithLearningRate[]) {
+      // SGD and momentum read a cached scalar that only setLearningRate refreshes; the others read the field.
+      const set = (o as { setLearningRate?: (rate: number) => void }).setLearningRate;
+      if (typeof set === 'function') set.call(o, lr);
+      else o.learningRate = lr;
+    }
     return lr;
   };
   return {

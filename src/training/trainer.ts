@@ -510,7 +510,13 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
               for (const b of batches) disposeBatch(b);
               break;
             }
-            for (const cb of callbacks) await cb.onStepBegin?.(this.globalStep, context);
+            try {
+              for (const cb of callbacks) await cb.onStepBegin?.(this.globalStep, context);
+            } catch (err) {
+              // runStep owns (and disposes) the batches from here on; a failing callback must free them itself.
+              for (const b of batches) disposeBatch(b);
+              throw err;
+            }
             const logs = await this.runStep(batches, counts, epoch);
             stepsThisEpoch.push(logs);
             history.steps.push(logs);
@@ -602,7 +608,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       }
       const header: CheckpointHeader = {
         format: CHECKPOINT_FORMAT,
-        version: CHECKPOINT_VERSION,
+        // Version 1 when there is no component state: older tfjs-gan versions can still read it.
+        version: this.components.length === 0 ? 1 : CHECKPOINT_VERSION,
         step: this.globalStep,
         epoch: this.globalEpoch,
         random: this.random.state,
@@ -934,6 +941,10 @@ function checkpointableComponents(parts: readonly unknown[], extra: readonly Che
       assertStateName('checkpoint key', c.checkpointKey);
     } catch (e) {
       throw new GANConfigError('checkpointed', (e as Error).message);
+    }
+    // Tensors are stored as state/<key>/<name>: a "/" in a key could make two components' names collide.
+    if (c.checkpointKey.includes('/')) {
+      throw new GANConfigError('checkpointed', `checkpoint key "${c.checkpointKey}" must not contain "/"`);
     }
     if (keys.has(c.checkpointKey)) {
       throw new GANConfigError(
