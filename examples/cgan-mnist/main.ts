@@ -6,7 +6,7 @@
  * The default recipe is an ACGAN (Odena et al. 2017) whose generator is pushed hard towards its class:
  * D's class head learns from real digits only (`--fake-class-weight 0`), G's loss adds 5 × that head's
  * cross-entropy on its samples (`--class-weight 5`), both players use Adam(5e-4, 0.5) (`--lr`), and the
- * samples come from an EMA of G's weights (`--ema 0.999`). The default 9 000 steps score 98.1 % in 14.7 min
+ * samples come from an EMA of G's weights (`--ema 0.999`). The default 9 000 steps score 97.7–98.1 % in 14.3–14.7 min
  * on the 2-core machine (README).
  *
  *   npx tsx examples/cgan-mnist/main.ts                  # the defaults: wasm, 9 000 steps
