@@ -15,7 +15,7 @@ import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { useNodeWasmThreads } from '../src/index';
+import { useNodeWasmThreads, wasmThreadCount } from '../src/index';
 import { type MixtureRecipe, type MixtureScore, mixtureDefaults, runMixture } from './eval/mixtures';
 import { loadClassifier, mnistDefaults, realDataReference, runCgan, runMnistGan } from './eval/mnist';
 
@@ -61,9 +61,7 @@ const rows: string[][] = [];
 const mean = (a: number[]) => a.reduce((s, v) => s + v, 0) / a.length;
 const pct = (v: number) => `${(100 * v).toFixed(1)} %`;
 
-const wasmThreads = (
-  tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }
-).wasm?.tfjs?.getThreadsCount?.();
+const wasmThreads = wasmThreadCount();
 log(`backend ${tf.getBackend()}${wasmThreads === undefined ? '' : ` (${wasmThreads} threads)`}`);
 for (const kind of ['ring', 'grid'] as const) {
   if (!benches.has(kind)) continue;

@@ -6,7 +6,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
-import { GANConfigError, GANError, useNodeWasmThreads } from '../src/index';
+import { GANConfigError, GANError, useNodeWasmThreads, wasmThreadCount } from '../src/index';
 import type { BackendResults } from './conformance/cases';
 import { nodeConformanceSuite } from './conformance/node';
 
@@ -19,8 +19,7 @@ const THREADS = Math.min(2, availableParallelism());
 const badThreads = await Promise.all([0, 9, 1.5, Number.NaN].map((threads) => useNodeWasmThreads({ threads }).catch((e) => e)));
 const installation = await useNodeWasmThreads({ threads: THREADS });
 
-const threadsInUse = () =>
-  (tf.backend() as unknown as { wasm: { tfjs: { getThreadsCount(): number } } }).wasm.tfjs.getThreadsCount();
+const threadsInUse = () => wasmThreadCount();
 
 nodeConformanceSuite('wasm', `conformance on the threaded wasm build, ${THREADS} threads (Node)`);
 

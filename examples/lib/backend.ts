@@ -12,7 +12,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
-import { installWasmTrainingKernels, selectBackend, useNodeWasmThreads } from 'tfjs-gan';
+import { installWasmTrainingKernels, selectBackend, useNodeWasmThreads, wasmThreadCount } from 'tfjs-gan';
 import { positiveInt } from './args';
 
 /** Backends the Node examples try when none is named, fastest first. */
@@ -47,7 +47,6 @@ export async function useBackend(name?: string, threads?: string): Promise<strin
 export function describeBackend(): string {
   const name = tf.getBackend();
   if (name !== 'wasm') return name;
-  const wasm = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }).wasm;
-  const threads = wasm?.tfjs?.getThreadsCount?.() ?? 1;
+  const threads = wasmThreadCount() ?? 1;
   return `wasm, ${threads} thread${threads === 1 ? '' : 's'}`;
 }

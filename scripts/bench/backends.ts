@@ -7,6 +7,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
+import { wasmThreadCount } from '../../src/index';
 
 /** The backends the benchmark knows. */
 export type BackendName = 'cpu' | 'wasm' | 'webgpu';
@@ -72,8 +73,7 @@ export async function describeBackend(name: BackendName): Promise<string> {
   if (name === 'wasm') {
     const simd = await tf.env().getAsync('WASM_HAS_SIMD_SUPPORT');
     // The threads XNNPACK really uses (tfjs's own build in Node: 1; useNodeWasmThreads: more).
-    const wasm = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }).wasm;
-    const threads = wasm?.tfjs?.getThreadsCount?.() ?? 1;
+    const threads = wasmThreadCount() ?? 1;
     return `wasm (SIMD ${String(simd)}, threads ${threads})`;
   }
   if (name === 'webgpu') return `webgpu (${(await probeWebGpu()).adapter})`;

@@ -17,6 +17,7 @@ export {
   type NodeWasmThreadsInstallation,
   type NodeWasmThreadsOptions,
   useNodeWasmThreads,
+  wasmThreadCount,
 } from './node-wasm-threads';
 export {
   installNodeWebGPU,

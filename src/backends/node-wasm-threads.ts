@@ -270,3 +270,14 @@ function hash(text: string): string {
   }
   return (h >>> 0).toString(16).padStart(8, '0');
 }
+
+/**
+ * The threads XNNPACK uses on the active `wasm` backend: 1 on tfjs's own build (always, in Node), the
+ * pool size on the threaded build ({@link useNodeWasmThreads}); `undefined` when the active backend is
+ * not tfjs-backend-wasm's.
+ */
+export function wasmThreadCount(): number | undefined {
+  if (tf.getBackend() !== 'wasm') return undefined;
+  const wasm = (tf.backend() as unknown as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }).wasm;
+  return wasm?.tfjs?.getThreadsCount?.();
+}

@@ -158,21 +158,23 @@ interface CachedScalars {
   readonly epsilon: tf.Scalar;
   readonly negLearningRate: tf.Scalar;
   readonly one: tf.Scalar;
-  /** The hyper-parameters they were made from (a user may change `learningRate`). */
-  readonly key: string;
+  /** β1/β2/ε they were made from. */
+  readonly hyper: string;
+  /** The learning rate `negLearningRate` was made from (a schedule may change it every step). */
+  readonly learningRate: number;
 }
 
 const cache = new WeakMap<tf.Optimizer, CachedScalars>();
 
 function scalarsFor(opt: AdamInternals & tf.Optimizer): CachedScalars {
   const backend = tf.getBackend();
-  const key = `${opt.learningRate}/${opt.beta1}/${opt.beta2}/${opt.epsilon}`;
+  const hyper = `${opt.beta1}/${opt.beta2}/${opt.epsilon}`;
   const cached = cache.get(opt);
-  if (cached !== undefined && cached.backend === backend && cached.key === key) return cached;
-  if (cached !== undefined && cached.backend === backend && cached.key.replace(/^[^/]*/, '') === key.replace(/^[^/]*/, '')) {
+  if (cached !== undefined && cached.backend === backend && cached.hyper === hyper) {
+    if (cached.learningRate === opt.learningRate) return cached;
     // Only the learning rate changed (a schedule): upload that one constant again, not all seven.
     cached.negLearningRate.dispose();
-    const entry = { ...cached, negLearningRate: tf.keep(tf.scalar(-opt.learningRate)), key };
+    const entry = { ...cached, negLearningRate: tf.keep(tf.scalar(-opt.learningRate)), learningRate: opt.learningRate };
     cache.set(opt, entry);
     return entry;
   }
@@ -186,7 +188,7 @@ function scalarsFor(opt: AdamInternals & tf.Optimizer): CachedScalars {
     negLearningRate: tf.keep(tf.scalar(-opt.learningRate)),
     one: tf.keep(tf.scalar(1)),
   }));
-  const entry = { ...s, backend, key };
+  const entry = { ...s, backend, hyper, learningRate: opt.learningRate };
   cache.set(opt, entry);
   return entry;
 }
