@@ -8,7 +8,8 @@
  *   npm run bench -- --steps 50 --runs 5 --warmup 10
  *   npm run bench -- --memory-steps 1000           # + memory flatness over 1000 steps (library and hand-written)
  *   npm run bench -- --untuned                     # + the trainer without fused Adam and the fast wasm Tile
- *   npm run bench -- --stock-wasm                  # + on wasm (MLP): the hand-written loop on tfjs's own wasm kernels
+ *   npm run bench -- --stock                       # + on wasm (MLP) and webgpu: the hand-written loop on tfjs as it ships
+ *                                                  #   (no wasm kernels, no WebGPU uploads tune-up); --stock-wasm is an alias
  *   npm run bench -- --json bench.json             # machine-readable results (also: --json - for stdout)
  *   npm run bench -- --no-torch                    # skip PyTorch
  *   npm run bench -- --wasm-threads 2              # wasm: the threaded build (useNodeWasmThreads), 2 threads
@@ -50,11 +51,14 @@ interface Options {
   torch: boolean;
   torchThreads: number;
   wasmThreads: number;
+  tfFlags: Record<string, number | boolean | string>;
+  python: string;
+  torchDevice: string;
 }
 
 const HELP = `usage: npm run bench -- [--backends cpu,wasm,webgpu] [--models mlp,dcgan] [--steps N] [--runs R]
-  [--warmup W] [--memory-steps N] [--untuned] [--stock-wasm] [--json FILE|-] [--no-torch] [--torch-threads N]
-  [--wasm-threads N]`;
+  [--warmup W] [--memory-steps N] [--untuned] [--stock] [--json FILE|-] [--no-torch] [--torch-threads N]
+  [--wasm-threads N] [--tf-flag NAME=VALUE]... [--python PATH] [--torch-device cpu|cuda]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -70,6 +74,9 @@ function parseArgs(argv: string[]): Options {
     torch: true,
     torchThreads: 0,
     wasmThreads: 0,
+    tfFlags: {},
+    python: '/usr/bin/python3',
+    torchDevice: 'cpu',
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -112,6 +119,7 @@ function parseArgs(argv: string[]): Options {
       case '--untuned':
         o.untuned = true;
         break;
+      case '--stock':
       case '--stock-wasm':
         o.stockWasm = true;
         break;
@@ -126,6 +134,22 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--wasm-threads':
         o.wasmThreads = int(1);
+        break;
+      case '--tf-flag': {
+        // A tfjs environment flag for every runner, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=100.
+        const v = value();
+        const eq = v.indexOf('=');
+        if (eq <= 0) throw new Error(`--tf-flag needs NAME=VALUE, got "${v}"`);
+        const raw = v.slice(eq + 1);
+        o.tfFlags[v.slice(0, eq)] =
+          raw === 'true' ? true : raw === 'false' ? false : Number.isNaN(Number(raw)) ? raw : Number(raw);
+        break;
+      }
+      case '--python':
+        o.python = value();
+        break;
+      case '--torch-device':
+        o.torchDevice = value();
         break;
       case '--help':
       case '-h':
@@ -187,16 +211,21 @@ async function memoryTrace(runner: Runner, steps: number): Promise<MemoryTrace> 
   };
 }
 
-function torchAvailable(): boolean {
-  const r = spawnSync('/usr/bin/python3', ['-c', 'import torch'], { stdio: 'ignore' });
+function torchAvailable(python: string): boolean {
+  const r = spawnSync(python, ['-c', 'import torch'], { stdio: 'ignore' });
   return r.status === 0;
 }
 
-function runTorch(model: ModelName, threads: number): TorchResult | string {
-  const args = model === 'mlp' ? ['--steps', '50', '--warmup', '10'] : ['--steps', '5', '--warmup', '2'];
+function runTorch(model: ModelName, o: Options): TorchResult | string {
+  const gpu = o.torchDevice !== 'cpu';
+  const args = model === 'mlp' || gpu ? ['--steps', '50', '--warmup', '10'] : ['--steps', '5', '--warmup', '2'];
   const r = spawnSync(
-    '/usr/bin/python3',
-    ['scripts/bench_torch.py', '--model', model, '--runs', '3', '--threads', String(threads), ...args],
+    o.python,
+    [
+      'scripts/bench_torch.py',
+      ...['--model', model, '--runs', '3', '--threads', String(o.torchThreads), '--device', o.torchDevice],
+      ...args,
+    ],
     { encoding: 'utf8' },
   );
   if (r.status !== 0) return `torch ${model}: ${(r.stderr ?? '').slice(-300)}`;
@@ -209,6 +238,7 @@ async function main(): Promise<void> {
   // Before the wasm backend first starts: its threaded build, with o.wasmThreads threads.
   if (o.wasmThreads > 0) await useNodeWasmThreads({ threads: o.wasmThreads });
   const gpu = await probeWebGpu();
+  for (const [name, v] of Object.entries(o.tfFlags)) tf.env().set(name, v);
   const backends = o.backends ?? (['cpu', 'wasm', ...(gpu.available ? ['webgpu' as const] : [])] as BackendName[]);
   const load0 = os.loadavg();
   const results: RunnerResult[] = [];
@@ -234,8 +264,8 @@ async function main(): Promise<void> {
         ['handwritten', handwrittenRunner(w, steps)],
         ...(o.untuned ? [['library-untuned', libraryRunner(w, steps, UNTUNED, 'training-only')] as [string, Runner]] : []),
         // Without the wasm kernel tune-up only the MLP trains (the DCGAN needs Conv2DBackpropFilter).
-        ...(o.stockWasm && backend === 'wasm' && model === 'mlp'
-          ? [['handwritten-stock-wasm', handwrittenRunner(w, steps, 'stock')] as [string, Runner]]
+        ...(o.stockWasm && ((backend === 'wasm' && model === 'mlp') || backend === 'webgpu')
+          ? [[`handwritten-stock-${backend}`, handwrittenRunner(w, steps, 'stock')] as [string, Runner]]
           : []),
       ];
       try {
@@ -322,15 +352,15 @@ async function main(): Promise<void> {
 
   const torch: TorchResult[] = [];
   if (o.torch) {
-    if (torchAvailable()) {
+    if (torchAvailable(o.python)) {
       for (const model of o.models) {
         log(`\nPyTorch ${model} …`);
-        const t = runTorch(model, o.torchThreads);
+        const t = runTorch(model, o);
         if (typeof t === 'string') skipped.push(t);
         else torch.push(t);
       }
     } else {
-      skipped.push('torch: /usr/bin/python3 has no torch');
+      skipped.push(`torch: ${o.python} has no torch`);
     }
   }
 

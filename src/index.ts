@@ -86,6 +86,7 @@ export {
   GANTrainer,
   noiseSampler,
   type GANTrainerConfig,
+  type BackendTuneUpOptions,
   type FitOptions,
   type NoiseSampler,
   type NoiseName,

@@ -4,7 +4,21 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
-import { selectBackend, useNodeWebGPU } from '../src/index';
+import {
+  FUSED_ADAM_KERNEL,
+  fusedAdamUpdate,
+  type GANLoss,
+  GANTrainer,
+  installWebGPUTuneUp,
+  losses,
+  mlpDiscriminator,
+  mlpGenerator,
+  NonFiniteError,
+  releaseFusedAdam,
+  selectBackend,
+  uninstallWebGPUTuneUp,
+  useNodeWebGPU,
+} from '../src/index';
 import { nodeConformanceSuite } from './conformance/node';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -37,4 +51,173 @@ describe.runIf(webgpu.run)(`webgpu in Node (${webgpu.reason})`, () => {
     await tf.setBackend('cpu');
   });
   nodeConformanceSuite('webgpu', 'conformance on the webgpu backend (Node, Dawn)');
+  webgpuTuneUpSuite();
 });
+
+/** Weights of `vars`, read asynchronously (webgpu has no readSync in Node). */
+async function read(vars: readonly tf.Tensor[]): Promise<Float32Array[]> {
+  return Promise.all(vars.map(async (v) => (await v.data()) as Float32Array));
+}
+
+function maxRelativeDifference(a: readonly Float32Array[], b: readonly Float32Array[]): number {
+  let worst = 0;
+  a.forEach((x, i) => {
+    const y = b[i] as Float32Array;
+    for (let j = 0; j < x.length; j++) {
+      const d = Math.abs((x[j] as number) - (y[j] as number)) / Math.max(1e-6, Math.abs(x[j] as number));
+      worst = Math.max(worst, d);
+    }
+  });
+  return worst;
+}
+
+/** The library's WebGPU tune-up: uploads through queue.writeBuffer, the fused Adam shaders, the concatenated guard. */
+function webgpuTuneUpSuite(): void {
+  describe('webgpu tune-up', () => {
+    it('uploads through queue.writeBuffer: same values, no GPU buffer created per upload, and uninstalls', async () => {
+      await tf.setBackend('webgpu');
+      uninstallWebGPUTuneUp();
+      const backend = tf.backend() as unknown as { device: { createBuffer: (...a: unknown[]) => unknown } };
+      const device = backend.device;
+      const original = device.createBuffer;
+      let created = 0;
+      device.createBuffer = function (this: unknown, ...a: unknown[]) {
+        created++;
+        return original.apply(this, a);
+      };
+      try {
+        const uploads = async () => {
+          created = 0;
+          const out: number[][] = [];
+          for (let i = 0; i < 10; i++) {
+            // 1 200 elements: tfjs computes ops on tensors under 1 000 elements on the CPU, without uploading.
+            const r = tf.tidy(() => [
+              tf.add(tf.tensor([1.5, -2, i, ...new Array(1197).fill(0.5)]), tf.scalar(0.25)),
+              tf.add(tf.tensor([1, -7, i, ...new Array(1197).fill(3)], undefined, 'int32'), tf.scalar(2, 'int32')),
+              tf.cast(
+                tf.logicalNot(tf.tensor([true, false, i % 2 === 0, ...new Array(1197).fill(true)], undefined, 'bool')),
+                'int32',
+              ),
+            ]);
+            for (const t of r) out.push(Array.from(await t.data()).slice(0, 4));
+            tf.dispose(r);
+          }
+          return { out, created };
+        };
+        await uploads(); // fill tfjs's buffer pool
+        const stock = await uploads();
+        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true });
+        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true }); // idempotent
+        await uploads();
+        const tuned = await uploads();
+        expect(tuned.out).toEqual(stock.out);
+        expect(tuned.out[0]).toEqual([1.75, -1.75, 0.25, 0.75]);
+        expect(tuned.out[1]).toEqual([3, -5, 2, 5]);
+        expect(tuned.out[2]).toEqual([0, 1, 0, 0]);
+        // tfjs creates a mapped buffer for every upload (50 here); the tune-up reuses pooled ones.
+        expect(stock.created).toBeGreaterThanOrEqual(50);
+        expect(tuned.created).toBe(0);
+        expect(uninstallWebGPUTuneUp()).toBe(true);
+        expect(Object.hasOwn(tf.backend(), 'uploadToGPU')).toBe(false);
+        expect(uninstallWebGPUTuneUp()).toBe(false);
+        expect((await uploads()).out).toEqual(stock.out);
+      } finally {
+        device.createBuffer = original;
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it("the fused Adam shaders give tfjs's Adam update on webgpu, one fused kernel per variable, leak-free", async () => {
+      await tf.setBackend('webgpu');
+      const run = async (fused: boolean) => {
+        const init = [tf.randomNormal([130, 7], 0, 1, 'float32', 1), tf.randomNormal([7], 0, 1, 'float32', 2)] as const;
+        const w = tf.variable(init[0], true, `adam-webgpu-${fused}`);
+        const b = tf.variable(init[1], true, `adam-webgpu-b-${fused}`);
+        tf.dispose([...init]); // the variables keep the data
+        const opt = tf.train.adam(0.01, 0.5, 0.999);
+        const kernels: string[] = [];
+        for (let i = 0; i < 4; i++) {
+          const grads = tf.tidy(() => ({
+            [w.name]: tf.mul(tf.randomNormal([130, 7], 0, 1, 'float32', 10 + i), 3),
+            [b.name]: tf.randomNormal([7], 0, 1, 'float32', 20 + i),
+          }));
+          if (fused) {
+            const p = await tf.profile(() => fusedAdamUpdate(opt, grads));
+            kernels.push(...p.kernels.map((k) => k.name));
+          } else opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
+          tf.dispose(Object.values(grads));
+        }
+        const out = await read([w, b]);
+        releaseFusedAdam(opt);
+        opt.dispose();
+        tf.dispose([w, b]);
+        return { out, kernels };
+      };
+      try {
+        expect(tf.getKernel(FUSED_ADAM_KERNEL, 'webgpu')).toBeUndefined(); // registered on first use
+        const plain = await run(false);
+        const before = tf.memory().numTensors;
+        const fused = await run(true);
+        expect(tf.getKernel(FUSED_ADAM_KERNEL, 'webgpu')).toBeDefined();
+        // One fused kernel per variable per update, no element-wise op of tfjs's Adam left.
+        expect(fused.kernels.filter((k) => k === FUSED_ADAM_KERNEL)).toHaveLength(8);
+        expect(fused.kernels).not.toContain('Sqrt');
+        expect(fused.kernels).not.toContain('RealDiv');
+        // The same float32 operations; a GPU compiler may fuse a multiply-add, so allow a few ulps.
+        expect(maxRelativeDifference(plain.out, fused.out)).toBeLessThan(1e-6); // SwiftShader: 0
+        expect(tf.memory().numTensors).toBe(before);
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it('the trainer with its tune-up trains as without it, leak-free, and its guard still stops a NaN update', async () => {
+      await tf.setBackend('webgpu');
+      const build = (options: Partial<ConstructorParameters<typeof GANTrainer>[0]>) =>
+        new GANTrainer({
+          generator: mlpGenerator({ latentDim: 4, hiddenUnits: [16], outputShape: [6], seed: 1 }),
+          discriminator: mlpDiscriminator({ inputShape: [6], hiddenUnits: [16], seed: 2 }),
+          loss: 'non-saturating',
+          seed: 3,
+          ...options,
+        });
+      const data = tf.tidy(() => tf.tanh(tf.randomNormal([32, 6], 0, 1, 'float32', 4)));
+      try {
+        const train = async (options: Partial<ConstructorParameters<typeof GANTrainer>[0]>) => {
+          const t = build(options);
+          await t.step(data);
+          const tensors = tf.memory().numTensors;
+          const logs = [await t.step(data), await t.step(data)];
+          expect(tf.memory().numTensors).toBe(tensors);
+          const w = await read([...t.generator.trainableVariables, ...t.discriminator.trainableVariables]);
+          t.dispose();
+          return { w, logs };
+        };
+        const stock = await train({ backendTuneUp: false, fusedAdam: false });
+        uninstallWebGPUTuneUp();
+        const tuned = await train({});
+        expect(Object.hasOwn(tf.backend(), 'uploadToGPU')).toBe(true); // the trainer installed it
+        expect(maxRelativeDifference(stock.w, tuned.w)).toBeLessThan(1e-4);
+        for (const [i, l] of tuned.logs.entries()) expect(l.dLoss).toBeCloseTo(stock.logs[i]?.dLoss as number, 4);
+
+        let calls = 0;
+        const exploding: GANLoss = {
+          name: 'exploding',
+          discriminator: (c) => losses.nonSaturating().discriminator(c),
+          generator: (c) =>
+            ++calls === 2 ? tf.mul(losses.nonSaturating().generator(c), Number.NaN) : losses.nonSaturating().generator(c),
+        };
+        const t = build({ loss: exploding });
+        await t.step(data);
+        const before = await read(t.generator.trainableVariables);
+        const error = await t.step(data).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(NonFiniteError);
+        expect(maxRelativeDifference(before, await read(t.generator.trainableVariables))).toBe(0);
+        t.dispose();
+      } finally {
+        data.dispose();
+        await tf.setBackend('cpu');
+      }
+    });
+  });
+}

@@ -36,7 +36,8 @@ export async function probeWebGpu(): Promise<WebGpuProbe> {
   try {
     const { create, globals } = await import('webgpu');
     Object.assign(globalThis, globals);
-    const gpu = create([]);
+    // DAWN_OPTIONS: Dawn toggles for experiments, e.g. 'enable-dawn-features=skip_validation' (';'-separated).
+    const gpu = create((process.env.DAWN_OPTIONS ?? '').split(';').filter((x) => x !== ''));
     (globalThis as { navigator?: unknown }).navigator = { gpu };
     const adapter = (await gpu.requestAdapter()) as {
       info?: { vendor?: string; architecture?: string; description?: string };

@@ -6,6 +6,7 @@
  *   node --import tsx scripts/bench/profile.ts --runner handwritten --kernels   # per-kernel time from tf.profile
  *   node --import tsx scripts/bench/profile.ts --options '{"guardNonFinite":false}'  # trainer options (library runner)
  *   node --import tsx scripts/bench/profile.ts --wasm-threads 2 --kernels      # wasm's threaded build (useNodeWasmThreads)
+ *   node --import tsx scripts/bench/profile.ts --backend webgpu --tf-flag WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=100
  *   node --import tsx scripts/bench/profile.ts --summarize /tmp/prof/x.cpuprofile  # self time by function
  */
 import { readFileSync } from 'node:fs';
@@ -57,6 +58,12 @@ const which = arg('--runner', 'library');
 const wasmThreads = Number(arg('--wasm-threads', '0'));
 if (wasmThreads > 0) await useNodeWasmThreads({ threads: wasmThreads });
 if (!(await useBackend(backend))) throw new Error(`backend ${backend} is not available`);
+// --tf-flag NAME=VALUE (repeatable): a tfjs environment flag, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=100.
+argv.forEach((a, i) => {
+  if (a !== '--tf-flag') return;
+  const [name, raw = ''] = (argv[i + 1] ?? '').split('=');
+  tf.env().set(name as string, raw === 'true' ? true : raw === 'false' ? false : Number.isNaN(Number(raw)) ? raw : Number(raw));
+});
 const w = WORKLOADS[model];
 const runner =
   which === 'handwritten'

@@ -12,11 +12,13 @@ import {
   GANTrainer,
   type GANTrainerConfig,
   installWasmTrainingKernels,
+  installWebGPUTuneUp,
   type LayersDiscriminator,
   type LayersGenerator,
   mlpDiscriminator,
   mlpGenerator,
   uninstallWasmTrainingKernels,
+  uninstallWebGPUTuneUp,
 } from '../../src/index';
 
 /**
@@ -27,20 +29,26 @@ import {
 export const UNTUNED: Partial<GANTrainerConfig> = { fusedAdam: false, backendTuneUp: false };
 
 /**
- * Which wasm kernels a runner trains with: all of the library's ('tuned'), its training kernels
- * without the fast Tile ('training-only'), or tfjs's own ('stock'). The registry is global, so
- * runners switch it around each of their runs and put the full tune-up back afterwards.
+ * Which backend tune-up a runner trains with: all of the library's ('tuned': wasm kernels, WebGPU
+ * uploads), the wasm training kernels without the fast Tile and no WebGPU uploads tune-up
+ * ('training-only'), or tfjs as it ships ('stock'). Kernel registry and backend are global, so
+ * runners switch them around each of their runs and put the full tune-up back afterwards.
  */
 export type KernelMode = 'tuned' | 'training-only' | 'stock';
 
 export async function withKernels(mode: KernelMode, f: () => Promise<void>): Promise<void> {
-  if (mode === 'tuned') return f();
+  if (mode === 'tuned') {
+    installWebGPUTuneUp(); // the hand-written loop too, as a user of the library would have it
+    return f();
+  }
   uninstallWasmTrainingKernels();
+  uninstallWebGPUTuneUp();
   if (mode === 'training-only') installWasmTrainingKernels({ tile: false });
   try {
     await f();
   } finally {
     installWasmTrainingKernels();
+    installWebGPUTuneUp();
   }
 }
 

@@ -44,3 +44,9 @@ export {
   type WasmTuneUpReport,
 } from './wasm';
 export { tileInto } from './wasm-speed';
+export {
+  installWebGPUTuneUp,
+  uninstallWebGPUTuneUp,
+  type WebGPUTuneUpOptions,
+  type WebGPUTuneUpReport,
+} from './webgpu';

@@ -5,9 +5,11 @@
  * scalar tensors per variable every step (`mul(x, 1 − β1)` turns the number into a tensor). On the
  * `cpu` backend each kernel is a JavaScript loop with its own output array; on `wasm` each is a
  * kernel call with its own allocation; on WebGPU each scalar is a buffer upload. {@link fusedAdamUpdate}
- * computes the same update — the same float32 operations in the same order, so the same bits —
- * with one kernel per variable on `cpu`, and elsewhere (wasm, WebGPU, WebGL) with tfjs's op
- * sequence but its constants uploaded once instead of every step. The optimizer's state stays
+ * computes the same update — the same float32 operations in the same order — with one kernel per
+ * variable on `cpu` (the same bits), three compute shaders per variable on WebGPU (the same
+ * operations in one shader each; a GPU compiler may fuse a multiply and an add, so the last bit can
+ * differ), and elsewhere (wasm, WebGL) with tfjs's op sequence but its constants uploaded once
+ * instead of every step (the same bits). The optimizer's state stays
  * where tfjs keeps it (its `m`/`v` slot variables, `accBeta1/2` and iteration count), so
  * `getWeights`/`setWeights`, checkpoints and a later plain `applyGradients` see no difference.
  *
@@ -15,6 +17,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { GANConfigError } from '../errors';
+import { webgpuFusedAdam } from './adam-webgpu';
 
 /** Options of `applyUpdate` (src/training/step.ts). */
 export interface ApplyUpdateOptions {
@@ -26,7 +29,7 @@ export interface ApplyUpdateOptions {
   readonly fusedAdam?: boolean;
 }
 
-/** Name of the fused Adam kernel this module registers for the `cpu` backend. */
+/** Name of the fused Adam kernel this module registers for the `cpu` and `webgpu` backends. */
 export const FUSED_ADAM_KERNEL = 'TfjsGanFusedAdam';
 
 /** The AdamOptimizer fields the fused update reads and writes (tfjs 4.x keeps them private). */
@@ -42,14 +45,16 @@ interface AdamInternals {
   incrementIterations(): void;
 }
 
-/** Attributes of the fused kernel: every constant as the float32 value tfjs would upload. */
+/**
+ * Attributes of the fused kernel: every constant as the float32 value tfjs would upload. The
+ * bias corrections 1 − β1ᵗ and 1 − β2ᵗ are inputs (`c1`, `c2`), computed on the backend as tfjs
+ * does, so a GPU backend reads nothing back.
+ */
 interface FusedAdamAttrs {
   beta1: number;
   oneMinusBeta1: number;
   beta2: number;
   oneMinusBeta2: number;
-  oneMinusAccBeta1: number;
-  oneMinusAccBeta2: number;
   epsilon: number;
   negLearningRate: number;
 }
@@ -72,8 +77,10 @@ function adamLoop(
   outM: Float32Array,
   outV: Float32Array,
   a: FusedAdamAttrs,
+  oneMinusAccBeta1: number,
+  oneMinusAccBeta2: number,
 ): void {
-  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, oneMinusAccBeta1, oneMinusAccBeta2, epsilon, negLearningRate } = a;
+  const { beta1, oneMinusBeta1, beta2, oneMinusBeta2, epsilon, negLearningRate } = a;
   const n = outW.length;
   for (let i = 0; i < n; i++) {
     const gi = g[i] as number;
@@ -86,18 +93,25 @@ function adamLoop(
   }
 }
 
-function inputsOf(inputs: tf.NamedTensorInfoMap): [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo, tf.TensorInfo] {
-  const { w, m, v, g } = inputs;
-  if (w === undefined || m === undefined || v === undefined || g === undefined) {
-    throw new Error(`${FUSED_ADAM_KERNEL}: inputs w, m, v and g are required.`);
+type Info = tf.TensorInfo;
+
+function inputsOf(inputs: tf.NamedTensorInfoMap): [Info, Info, Info, Info, Info, Info] {
+  const { w, m, v, g, c1, c2 } = inputs;
+  if (w === undefined || m === undefined || v === undefined || g === undefined || c1 === undefined || c2 === undefined) {
+    throw new Error(`${FUSED_ADAM_KERNEL}: inputs w, m, v, g, c1 and c2 are required.`);
   }
-  for (const t of [w, m, v, g]) {
+  for (const t of [w, m, v, g, c1, c2]) {
     if (t.dtype !== 'float32') throw new Error(`${FUSED_ADAM_KERNEL}: float32 tensors only, got ${t.dtype}.`);
+  }
+  for (const t of [m, v, g]) {
     if (tf.util.sizeFromShape(t.shape) !== tf.util.sizeFromShape(w.shape)) {
       throw new Error(`${FUSED_ADAM_KERNEL}: w, m, v and g must have the same size.`);
     }
   }
-  return [w, m, v, g];
+  if (tf.util.sizeFromShape(c1.shape) !== 1 || tf.util.sizeFromShape(c2.shape) !== 1) {
+    throw new Error(`${FUSED_ADAM_KERNEL}: c1 and c2 must hold one value each.`);
+  }
+  return [w, m, v, g, c1, c2];
 }
 
 /** The cpu backend's storage, structurally (no import of @tensorflow/tfjs-backend-cpu). */
@@ -107,14 +121,15 @@ interface CpuBackend {
 }
 
 const cpuFusedAdam: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const [w, m, v, g] = inputsOf(inputs);
+  const [w, m, v, g, c1, c2] = inputsOf(inputs);
   const b = backend as unknown as CpuBackend;
   const read = (t: tf.TensorInfo) => b.readSync(t.dataId) as Float32Array;
   const n = tf.util.sizeFromShape(w.shape);
   const outW = new Float32Array(n);
   const outM = new Float32Array(n);
   const outV = new Float32Array(n);
-  adamLoop(read(w), read(m), read(v), read(g), outW, outM, outV, attrs as unknown as FusedAdamAttrs);
+  const a = attrs as unknown as FusedAdamAttrs;
+  adamLoop(read(w), read(m), read(v), read(g), outW, outM, outV, a, read(c1)[0] as number, read(c2)[0] as number);
   return [
     b.makeTensorInfo([...w.shape], 'float32', outW),
     b.makeTensorInfo([...m.shape], 'float32', outM),
@@ -122,18 +137,26 @@ const cpuFusedAdam: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   ];
 };
 
+/** WebGPU: three compute shaders per variable (src/optim/adam-webgpu.ts). */
+const webgpuFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const [w, m, v, g, c1, c2] = inputsOf(inputs);
+  return webgpuFusedAdam(backend, w, m, v, g, c1, c2, attrs as unknown as FusedAdamAttrs);
+};
+
 /**
  * Backends with the fused kernel. Not `wasm`: there tfjs's kernels (SIMD) beat a JavaScript loop
  * that must round to float32 after every operation (measured: 5.9 ms tfjs ops, 12 ms fused loop, 5.0
  * ms tfjs ops with cached constants, for 548 000 parameters), so wasm takes the cached-constants path.
+ * Not WebGL (not measured).
  */
-const KERNELS: Readonly<Record<string, tf.KernelFunc>> = { cpu: cpuFusedAdam };
+const KERNELS: Readonly<Record<string, tf.KernelFunc>> = { cpu: cpuFusedAdam, webgpu: webgpuFusedAdamKernel };
 
 /** Backends this module has registered its kernel for (once each: unregistering it afterwards sticks). */
 const registeredFor = new Set<string>();
 
 /**
- * Registers the fused Adam kernel for the `cpu` backend when its package is loaded, once; {@link fusedAdamUpdate} calls it itself. Unregister it with
+ * Registers the fused Adam kernel for the `cpu` and `webgpu` backends whose packages are loaded, once each;
+ * {@link fusedAdamUpdate} calls it itself. Unregister it with
  * `tf.unregisterKernel(FUSED_ADAM_KERNEL, backendName)` to make {@link fusedAdamUpdate} use tfjs
  * ops on that backend (with constants uploaded once).
  */
@@ -148,7 +171,7 @@ export function registerFusedAdamKernels(): void {
   }
 }
 
-/** Constants uploaded once per optimizer and backend, for backends without the fused kernel. */
+/** Constants uploaded once per optimizer and backend (every backend but `cpu`, where the fused kernel takes them as attributes). */
 interface CachedScalars {
   readonly backend: string;
   readonly beta1: tf.Scalar;
@@ -194,8 +217,8 @@ function scalarsFor(opt: AdamInternals & tf.Optimizer): CachedScalars {
 }
 
 /**
- * Disposes the constants {@link fusedAdamUpdate} cached for `optimizer` (backends without the
- * fused kernel only). The trainer calls it when it is disposed; harmless when nothing is cached.
+ * Disposes the constants {@link fusedAdamUpdate} cached for `optimizer` (on backends other than
+ * `cpu`). The trainer calls it when it is disposed; harmless when nothing is cached.
  */
 export function releaseFusedAdam(optimizer: tf.Optimizer): void {
   const cached = cache.get(optimizer);
@@ -223,8 +246,9 @@ export function canFuseAdam(optimizer: tf.Optimizer): boolean {
 /**
  * Applies `grads` to their variables with `optimizer` (a `tf.train.adam` optimizer) — the same
  * update, in the same float32 arithmetic, as `optimizer.applyGradients(grads)`, but on `cpu` one
- * fused kernel per variable instead of 14 (about 14× faster), and on other backends without
- * re-uploading the constants every step (about 15 % faster on wasm). The optimizer's state is
+ * fused kernel per variable instead of 14 (about 14× faster), on WebGPU three compute shaders per
+ * variable instead of 14 kernels, and on other backends without re-uploading the constants every
+ * step (about 15 % faster on wasm). The optimizer's state is
  * updated in place, as `applyGradients` does.
  * The gradients stay the caller's.
  *
@@ -238,7 +262,8 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
   const opt = optimizer as unknown as AdamInternals & tf.Optimizer;
   registerFusedAdamKernels();
   const fused = tf.getKernel(FUSED_ADAM_KERNEL, tf.getBackend()) !== undefined;
-  const scalars = fused ? undefined : scalarsFor(opt);
+  // Constants uploaded once per optimizer; on cpu the fused kernel takes them as attributes.
+  const scalars = fused && tf.getBackend() === 'cpu' ? undefined : scalarsFor(opt);
   tf.tidy(() => {
     const [oneMinusAccBeta1, oneMinusAccBeta2] = [
       tf.sub(scalars?.one ?? 1, opt.accBeta1),
@@ -250,8 +275,6 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
           oneMinusBeta1: f32(1 - opt.beta1),
           beta2: f32(opt.beta2),
           oneMinusBeta2: f32(1 - opt.beta2),
-          oneMinusAccBeta1: oneMinusAccBeta1.dataSync()[0] as number,
-          oneMinusAccBeta2: oneMinusAccBeta2.dataSync()[0] as number,
           epsilon: f32(opt.epsilon),
           negLearningRate: f32(-opt.learningRate),
         }
@@ -273,7 +296,11 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
       if (attrs !== undefined) {
         const [newValue, newM, newV] = tf
           .engine()
-          .runKernel(FUSED_ADAM_KERNEL, { w: value, m, v, g: gradient }, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
+          .runKernel(
+            FUSED_ADAM_KERNEL,
+            { w: value, m, v, g: gradient, c1: oneMinusAccBeta1, c2: oneMinusAccBeta2 },
+            attrs as unknown as tf.NamedAttrMap,
+          ) as tf.Tensor[];
         m.assign(newM as tf.Tensor);
         v.assign(newV as tf.Tensor);
         value.assign(newValue as tf.Tensor);

@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { toBackendSupportError } from '../backends/gradients';
 import { installWasmTrainingKernels, type WasmTuneUpOptions } from '../backends/wasm';
+import { installWebGPUTuneUp } from '../backends/webgpu';
 import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from '../conditional/labels';
 import { CheckpointError, DataError, formatShape, GANConfigError, GANError, NonFiniteError, ShapeMismatchError } from '../errors';
 import {
@@ -78,6 +79,12 @@ export type DataFor<G extends AnyGenerator> = G extends ConditionalGenerator ? L
 /** The extra arguments of `sample` and `generate`: optional labels for a conditional GAN, none otherwise. */
 export type LabelArgs<G extends AnyGenerator> = G extends ConditionalGenerator ? [labels?: LabelsInput] : [];
 
+/** The parts of the trainer's backend tune-up (`backendTuneUp`): the wasm kernels' switches and WebGPU's. */
+export interface BackendTuneUpOptions extends WasmTuneUpOptions {
+  /** On `webgpu`, upload tensor values with `queue.writeBuffer` ({@link installWebGPUTuneUp}). Default `true`. */
+  readonly webgpuUploads?: boolean;
+}
+
 /**
  * Configuration of a {@link GANTrainer}. The generator's type decides whether the trainer is
  * conditional; the discriminator must be of the matching kind.
@@ -119,10 +126,12 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
   readonly guardNonFinite?: boolean;
   /**
    * Install the library's training kernels for backends that lack or mis-implement them
-   * or are slow at them (today: tfjs-backend-wasm — see {@link installWasmTrainingKernels}). Harmless where the
-   * backend is not loaded. `false` leaves every kernel as tfjs registered it. Default `true`.
+   * or are slow at them — tfjs-backend-wasm (see {@link installWasmTrainingKernels}) and, while the
+   * active backend is `webgpu`, uploads through `queue.writeBuffer` (see {@link installWebGPUTuneUp}).
+   * Harmless where the backend is not loaded. `false` leaves every kernel and backend as tfjs made
+   * them; an object switches parts off (`{ matmul: false }`, `{ webgpuUploads: false }`). Default `true`.
    */
-  readonly backendTuneUp?: boolean | WasmTuneUpOptions;
+  readonly backendTuneUp?: boolean | BackendTuneUpOptions;
   /**
    * Apply the updates of `tf.train.adam` optimizers (the default ones included) with the library's
    * fused Adam ({@link fusedAdamUpdate}): the same float32 arithmetic, so the same weights bit for
@@ -196,6 +205,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   private readonly checkFinite: boolean;
   private readonly guardNonFinite: boolean;
   private readonly fusedAdam: boolean;
+  private readonly webgpuTuneUp: boolean;
   /** The schedule, loss, discriminator (when Checkpointable) and `config.checkpointed`, keys unique. */
   private readonly components: readonly Checkpointable[];
   private globalStep = 0;
@@ -249,6 +259,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     }
     const tuneUp = config.backendTuneUp ?? true;
     if (tuneUp !== false) installWasmTrainingKernels(tuneUp === true ? {} : tuneUp);
+    this.webgpuTuneUp = tuneUp === true || (tuneUp !== false && (tuneUp.webgpuUploads ?? true));
     this.generator = generator;
     this.discriminator = discriminator;
     this.numClasses = generator.numClasses;
@@ -447,6 +458,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   private enter(): void {
     if (this.busy) throw new GANError('the trainer is already running a step or fit; await it first');
     this.busy = true;
+    // The webgpu backend exists only once tfjs has started it, so this is checked at every step/fit.
+    if (this.webgpuTuneUp && tf.getBackend() === 'webgpu') installWebGPUTuneUp();
   }
 
   /**
