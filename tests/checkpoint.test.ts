@@ -369,6 +369,39 @@ describe('stabiliser state in checkpoints (format version 2)', () => {
     for (const x of [s.ema, target.ema, twice.ema, second, keyed]) x.dispose();
   });
 
+  it('refuses to save component data JSON cannot hold (NaN, Infinity, undefined, functions, class instances), keeping the previous file', async () => {
+    const m = smallModels(1);
+    let data: Record<string, unknown> = { level: 0.5, history: [1, 2, { ok: true, note: null }] };
+    const custom = {
+      checkpointKey: 'custom',
+      checkpointState: () => ({ data: data as never, tensors: {} }),
+      prepareRestore: () => () => {},
+    };
+    const t = new GANTrainer({ ...m, checkpointed: [custom] });
+    await t.step(ringData(16, 1));
+    await t.save(file('component-data.tfgan'));
+    const good = readFileSync(join(dir, 'component-data.tfgan'));
+    const cases: [Record<string, unknown>, RegExp][] = [
+      [{ level: Number.NaN }, /"custom" data\.level is NaN/],
+      [{ history: [1, Number.POSITIVE_INFINITY] }, /data\.history\[1\] is Infinity/],
+      [{ level: undefined }, /data\.level is undefined/],
+      [{ f: () => 1 }, /data\.f is a function/],
+      [{ when: new Date(0) }, /data\.when is not a plain object/],
+    ];
+    for (const [bad, message] of cases) {
+      data = bad;
+      const e = await t.save(file('component-data.tfgan')).catch((x: unknown) => x);
+      expect(e).toBeInstanceOf(CheckpointError);
+      expect((e as Error).message).toMatch(message);
+      expect(readFileSync(join(dir, 'component-data.tfgan')).equals(good)).toBe(true);
+    }
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    data = cyclic;
+    await expect(t.save(file('component-data.tfgan'))).rejects.toThrow(/refers to itself/);
+    t.dispose();
+  });
+
   it('keeps a swapped-in average as it was, and leaks no tensors over save/restore cycles', async () => {
     const s = stabilizedSetup(1);
     const trainer = new GANTrainer(s.config);

@@ -94,7 +94,11 @@ export type JsonValue = null | boolean | number | string | readonly JsonValue[] 
 
 /** The state of one {@link Checkpointable} component, as it gives it to a checkpoint and gets it back. */
 export interface ComponentState {
-  /** Plain data, stored in the checkpoint's JSON header (numbers must be finite: `NaN` would come back as `null`). */
+  /**
+   * Plain data, stored in the checkpoint's JSON header: finite numbers, strings, booleans, `null`,
+   * arrays and plain objects. `save` refuses anything else with a `CheckpointError` (`NaN` would come
+   * back as `null`, `undefined` would vanish).
+   */
   readonly data: { readonly [key: string]: JsonValue };
   /**
    * Tensors by name (letters, digits, `_ - . /`), stored as weights. A component returns its own
@@ -169,6 +173,31 @@ export function assertStateName(what: string, name: string): void {
   if (!KEY_PATTERN.test(name) || name.length > 200) {
     throw new CheckpointError(`${what} ${JSON.stringify(name)} is not a valid name (letters, digits, _ - . /)`);
   }
+}
+
+/**
+ * Checks that a component's plain data survives JSON unchanged: finite numbers, strings, booleans,
+ * `null`, arrays and plain objects only. `JSON.stringify` would turn `NaN`/`Infinity` into `null` and
+ * drop `undefined` or functions silently, so the saved state would not be the state.
+ */
+export function assertJsonData(what: string, value: unknown, path = 'data', seen = new Set<object>()): void {
+  const fail = (why: string) => {
+    throw new CheckpointError(`refusing to save: ${what} ${path} ${why} (the previous checkpoint is left as it was)`);
+  };
+  if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) fail(`is ${value}, which JSON cannot hold`);
+    return;
+  }
+  if (value === undefined) return fail('is undefined, which JSON drops');
+  if (typeof value !== 'object') return fail(`is a ${typeof value}, which JSON cannot hold`);
+  if (seen.has(value)) fail('refers to itself');
+  const proto = Object.getPrototypeOf(value);
+  if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) fail('is not a plain object or array');
+  seen.add(value);
+  if (Array.isArray(value)) value.forEach((v, i) => assertJsonData(what, v, `${path}[${i}]`, seen));
+  else for (const [k, v] of Object.entries(value)) assertJsonData(what, v, `${path}.${k}`, seen);
+  seen.delete(value);
 }
 
 /** Checks that a restored tensor fits the live variable it goes into. */

@@ -5,6 +5,7 @@ import { installWebGPUTuneUp } from '../backends/webgpu';
 import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from '../conditional/labels';
 import { CheckpointError, DataError, formatShape, GANConfigError, GANError, NonFiniteError, ShapeMismatchError } from '../errors';
 import {
+  assertJsonData,
   assertSameVariables,
   assertStateName,
   assertWeightData,
@@ -594,6 +595,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       const componentTensors: NamedTensor[] = [];
       for (const c of this.components) {
         const state = c.checkpointState();
+        assertJsonData(`"${c.checkpointKey}"`, state.data);
         const tensors = Object.entries(state.tensors);
         for (const [name] of tensors) assertStateName(`"${c.checkpointKey}" tensor`, name);
         components[c.checkpointKey] = {
