@@ -238,7 +238,12 @@ async function main(): Promise<void> {
   // Before the wasm backend first starts: its threaded build, with o.wasmThreads threads.
   if (o.wasmThreads > 0) await useNodeWasmThreads({ threads: o.wasmThreads });
   const gpu = await probeWebGpu();
-  for (const [name, v] of Object.entries(o.tfFlags)) tf.env().set(name, v);
+  for (const [name, v] of Object.entries(o.tfFlags)) {
+    // A backend's flags exist only once its package is loaded (webgpu: when Dawn found an adapter).
+    const registry = (tf.env() as unknown as { flagRegistry: Record<string, unknown> }).flagRegistry;
+    if (registry[name] !== undefined) tf.env().set(name, v);
+    else console.warn(`--tf-flag ${name}: no such tfjs flag here (its backend not loaded?); ignored`);
+  }
   const backends = o.backends ?? (['cpu', 'wasm', ...(gpu.available ? ['webgpu' as const] : [])] as BackendName[]);
   const load0 = os.loadavg();
   const results: RunnerResult[] = [];

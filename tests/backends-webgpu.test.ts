@@ -127,6 +127,34 @@ function webgpuTuneUpSuite(): void {
       }
     });
 
+    it("uploads stay correct next to tfjs's own pending staging copies (a fromPixels tensor disposed unused)", async () => {
+      await tf.setBackend('webgpu');
+      try {
+        const n = 1200;
+        const once = async (install: boolean) => {
+          uninstallWebGPUTuneUp();
+          const warm = tf.add(tf.ones([n]), 0); // a pooled buffer of 4 800 bytes
+          await warm.data();
+          warm.dispose();
+          // tfjs uploads the pixels through a staging copy recorded in its encoder; disposed unused,
+          // the tensor's buffer returns to the pool with that copy still pending.
+          const px = tf.browser.fromPixels({ data: new Uint8Array(40 * 10 * 4).fill(7), width: 40, height: 10 }, 3);
+          px.dispose();
+          if (install) installWebGPUTuneUp();
+          const x = tf.tensor(new Float32Array(n).fill(0.5));
+          const y = tf.sum(x);
+          const [v] = await y.data();
+          tf.dispose([x, y]);
+          return v;
+        };
+        expect(await once(false)).toBe(600);
+        expect(await once(true)).toBe(600);
+      } finally {
+        uninstallWebGPUTuneUp();
+        await tf.setBackend('cpu');
+      }
+    });
+
     it("the fused Adam shaders give tfjs's Adam update on webgpu, one fused kernel per variable, leak-free", async () => {
       await tf.setBackend('webgpu');
       const run = async (fused: boolean) => {

@@ -61,7 +61,8 @@ if (!(await useBackend(backend))) throw new Error(`backend ${backend} is not ava
 // --tf-flag NAME=VALUE (repeatable): a tfjs environment flag, e.g. WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=100.
 argv.forEach((a, i) => {
   if (a !== '--tf-flag') return;
-  const [name, raw = ''] = (argv[i + 1] ?? '').split('=');
+  const v = argv[i + 1] ?? '';
+  const [name, raw] = [v.slice(0, v.indexOf('=')), v.slice(v.indexOf('=') + 1)];
   tf.env().set(name as string, raw === 'true' ? true : raw === 'false' ? false : Number.isNaN(Number(raw)) ? raw : Number(raw));
 });
 const w = WORKLOADS[model];

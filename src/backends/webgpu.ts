@@ -44,6 +44,8 @@ interface WebGPUBackendInternals {
   tensorMap: { get(dataId: tf.DataId): TensorData | undefined };
   queue: { writeBuffer(buffer: unknown, offset: number, data: ArrayBufferLike, dataOffset: number, size: number): void };
   bufferManager: { acquireBuffer(size: number, usage: number): unknown };
+  /** tfjs's staging buffers whose copies are recorded in the command encoder but not yet submitted. */
+  stagingPendingDisposal: unknown[];
 }
 
 /** The original method is kept on the replacement, so uninstalling restores exactly what was there. */
@@ -66,6 +68,7 @@ function internalsMissing(b: WebGPUBackendInternals): string | undefined {
   if (typeof b.tensorMap?.get !== 'function') return 'no tensorMap';
   if (typeof b.queue?.writeBuffer !== 'function') return 'no GPU queue';
   if (typeof b.bufferManager?.acquireBuffer !== 'function') return 'no buffer manager';
+  if (!Array.isArray(b.stagingPendingDisposal)) return 'no staging list';
   return undefined;
 }
 
@@ -75,7 +78,12 @@ function makeUpload(original: (dataId: tf.DataId) => void): Patched {
     const values = d?.values;
     const n = d === undefined ? 0 : tf.util.sizeFromShape(d.shape);
     const plain = d?.dtype === 'float32' || d?.dtype === 'int32' || d?.dtype === 'bool';
-    if (d === undefined || d.resource != null || values == null || !plain || n === 0 || values.length !== n) {
+    // While tfjs's own staging copies are recorded but not submitted, one may target a buffer that is
+    // back in the pool (its tensor disposed unused, e.g. after tf.browser.fromPixels): a writeBuffer
+    // into that buffer would run first and be overwritten at submit. tfjs's path records its copy
+    // after that one, so it is used until the next submit.
+    const copiesPending = this.stagingPendingDisposal.length > 0;
+    if (d === undefined || d.resource != null || values == null || !plain || n === 0 || values.length !== n || copiesPending) {
       original.call(this, dataId); // already on the GPU, nothing to upload, or a case tfjs's own path handles
       return;
     }
@@ -89,8 +97,8 @@ function makeUpload(original: (dataId: tf.DataId) => void): Patched {
           ? values
           : Int32Array.from(values);
     const size = n * 4;
-    // A pooled buffer is never referenced by commands still being recorded (tfjs releases those only
-    // at submit), and writeBuffer is ordered after everything submitted before it.
+    // Otherwise a pooled buffer is not referenced by commands still being recorded (tfjs releases the
+    // buffers of dispatches only at submit), and writeBuffer is ordered after everything submitted.
     const buffer = this.bufferManager.acquireBuffer(size, TENSOR_BUFFER_USAGE);
     this.queue.writeBuffer(buffer, 0, data.buffer, data.byteOffset, size);
     d.values = null;

@@ -181,7 +181,7 @@ export function assertStateName(what: string, name: string): void {
  * drop `undefined` or functions silently, so the saved state would not be the state.
  */
 export function assertJsonData(what: string, value: unknown, path = 'data', seen = new Set<object>()): void {
-  const fail = (why: string) => {
+  const fail: (why: string) => never = (why) => {
     throw new CheckpointError(`refusing to save: ${what} ${path} ${why} (the previous checkpoint is left as it was)`);
   };
   if (value === null || typeof value === 'string' || typeof value === 'boolean') return;
@@ -189,14 +189,14 @@ export function assertJsonData(what: string, value: unknown, path = 'data', seen
     if (!Number.isFinite(value)) fail(`is ${value}, which JSON cannot hold`);
     return;
   }
-  if (value === undefined) return fail('is undefined, which JSON drops');
-  if (typeof value !== 'object') return fail(`is a ${typeof value}, which JSON cannot hold`);
+  if (value === undefined) fail('is undefined, which JSON drops');
+  if (typeof value !== 'object') fail(`is a ${typeof value}, which JSON cannot hold`);
   if (seen.has(value)) fail('refers to itself');
   const proto = Object.getPrototypeOf(value);
   if (!Array.isArray(value) && proto !== Object.prototype && proto !== null) fail('is not a plain object or array');
   seen.add(value);
-  if (Array.isArray(value)) value.forEach((v, i) => assertJsonData(what, v, `${path}[${i}]`, seen));
-  else for (const [k, v] of Object.entries(value)) assertJsonData(what, v, `${path}.${k}`, seen);
+  if (Array.isArray(value)) for (const [i, v] of value.entries()) assertJsonData(what, v, `${path}[${i}]`, seen);
+  else for (const [k, v] of Object.entries(value as object)) assertJsonData(what, v, `${path}.${k}`, seen);
   seen.delete(value);
 }
 

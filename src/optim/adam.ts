@@ -22,9 +22,10 @@ import { webgpuFusedAdam } from './adam-webgpu';
 /** Options of `applyUpdate` (src/training/step.ts). */
 export interface ApplyUpdateOptions {
   /**
-   * Apply a `tf.train.adam` optimizer's update with {@link fusedAdamUpdate} (the same arithmetic,
-   * bit for bit, in one kernel per variable on cpu, constants uploaded once elsewhere). Other
-   * optimizers ignore it. Default `false`.
+   * Apply a `tf.train.adam` optimizer's update with {@link fusedAdamUpdate} (the same arithmetic: one
+   * kernel per variable on cpu and three shaders per variable on webgpu, constants uploaded once
+   * elsewhere; bit for bit except that a GPU shader compiler may fuse a multiply-add). Other optimizers
+   * ignore it. Default `false`.
    */
   readonly fusedAdam?: boolean;
 }

@@ -129,15 +129,18 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
    * Install the library's training kernels for backends that lack or mis-implement them
    * or are slow at them — tfjs-backend-wasm (see {@link installWasmTrainingKernels}) and, while the
    * active backend is `webgpu`, uploads through `queue.writeBuffer` (see {@link installWebGPUTuneUp}).
-   * Harmless where the backend is not loaded. `false` leaves every kernel and backend as tfjs made
-   * them; an object switches parts off (`{ matmul: false }`, `{ webgpuUploads: false }`). Default `true`.
+   * Harmless where the backend is not loaded. `false` installs nothing, and an object leaves parts out
+   * (`{ matmul: false }`, `{ webgpuUploads: false }`); neither removes what another trainer or a call
+   * of the install functions put in place (they are global: use the `uninstall…` functions). Default `true`.
    */
   readonly backendTuneUp?: boolean | BackendTuneUpOptions;
   /**
    * Apply the updates of `tf.train.adam` optimizers (the default ones included) with the library's
-   * fused Adam ({@link fusedAdamUpdate}): the same float32 arithmetic, so the same weights bit for
-   * bit, but one kernel per variable on `cpu` instead of 14 (about 14× faster) and, on the other
-   * backends, its constants uploaded once instead of 6 scalars per variable every step. The
+   * fused Adam ({@link fusedAdamUpdate}): the same float32 arithmetic — the same weights bit for bit
+   * on cpu and wasm; on a GPU the shader compiler may fuse a multiply-add, changing the last bit —
+   * but one kernel per variable on `cpu` instead of 14 (about 14× faster), three compute shaders per
+   * variable on `webgpu`, and elsewhere its constants uploaded once instead of 6 scalars per variable
+   * every step. The
    * optimizer's state stays in the optimizer, so checkpoints are unchanged. Other optimizers are not
    * affected. `false` calls `optimizer.applyGradients` as tfjs ships it. Default `true`.
    */
