@@ -140,9 +140,8 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
    * on cpu and wasm; on a GPU the shader compiler may fuse a multiply-add, changing the last bit —
    * but one kernel per variable on `cpu` instead of 14 (about 14× faster), three compute shaders per
    * variable on `webgpu`, and elsewhere its constants uploaded once instead of 6 scalars per variable
-   * every step. The
-   * optimizer's state stays in the optimizer, so checkpoints are unchanged. Other optimizers are not
-   * affected. `false` calls `optimizer.applyGradients` as tfjs ships it. Default `true`.
+   * every step. The optimizer's state stays in the optimizer, so checkpoints are unchanged. Other
+   * optimizers are not affected. `false` calls `optimizer.applyGradients` as tfjs ships it. Default `true`.
    */
   readonly fusedAdam?: boolean;
   /**
