@@ -6,6 +6,7 @@
  *   npm run eval -- --bench ring,grid --seeds 3 --steps 2000
  *   npm run eval -- --bench mnist --mnist-steps 5000
  *   npm run eval -- --bench grid --set r1=0.1,packing=4,lr=1e-3,hidden=256x256   # try another recipe
+ *     (knobs: the fields of MixtureRecipe in scripts/eval/mixtures.ts, e.g. relu=1 for ReLU in G, ema=0 for the last iterate)
  *   --skip-reference skips the real-data calibration row (Parzen of the training digits, ~1 min)
  *
  * Backend: wasm by default (`--backend cpu` for the reference one); `--threads N` runs it on the threaded

@@ -33,6 +33,8 @@ export interface MixtureRecipe {
   readonly categories: number;
   /** 1: train on data scaled so the modes lie within [−1, 1]² (samples are scaled back before scoring); 0: raw data. */
   readonly normalize: number;
+  /** Hidden activations: 0 LeakyReLU 0.2 in G and D; 1 ReLU in G; 2 ReLU in G and D. */
+  readonly relu: number;
 }
 
 const base: MixtureRecipe = {
@@ -48,6 +50,7 @@ const base: MixtureRecipe = {
   normalize: 1,
   categories: 0,
   decay: 0,
+  relu: 0,
 };
 
 /**
@@ -96,9 +99,15 @@ export async function runMixture(
     hiddenUnits: recipe.hidden,
     outputShape: [2],
     outputActivation: 'linear',
+    ...(recipe.relu >= 1 ? { activation: 'relu' as const } : {}),
     seed,
   });
-  const inner = mlpDiscriminator({ inputShape: [2 * recipe.packing], hiddenUnits: recipe.hidden, seed: seed + 1 });
+  const inner = mlpDiscriminator({
+    inputShape: [2 * recipe.packing],
+    hiddenUnits: recipe.hidden,
+    ...(recipe.relu >= 2 ? { activation: 'relu' as const } : {}),
+    seed: seed + 1,
+  });
   const discriminator = recipe.packing > 1 ? stabilizers.withPacking(inner, recipe.packing) : inner;
   const base = losses.nonSaturating();
   const loss: GANLoss = recipe.r1 > 0 ? stabilizers.withR1Penalty(base, { weight: recipe.r1 }) : base;
