@@ -140,3 +140,4 @@ export * from './backends/index';
 export * from './optim/index';
 export * from './metrics/index';
 export * from './stabilizers/index';
+export * from './sampling/index';

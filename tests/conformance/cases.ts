@@ -18,6 +18,7 @@ import {
   losses,
   mlpDiscriminator,
   mlpGenerator,
+  sampling,
   stabilizers,
 } from '../../src/index';
 
@@ -101,7 +102,29 @@ export interface BackendResults {
   readonly training: readonly TrainingRun[];
   readonly stabilizers: readonly StabilizerRun[];
   readonly secondOrder: readonly SecondOrderRun[];
+  readonly sampling: SamplingRun;
 }
+
+/** Discriminator rejection sampling: a few critic updates against fixed "generated" data, then accepted samples. */
+export interface SamplingRun {
+  /** fitDiscriminator's mean loss over its updates. */
+  readonly loss: number;
+  /** Largest change of the critic's weights (> 0: it trained). */
+  readonly dMoved: number;
+  /** The accepted samples' shape. */
+  readonly shape: readonly number[];
+  /** Proposals looked at, and accepted, by `sample`. */
+  readonly proposals: number;
+  readonly accepted: number;
+  /** numTensors after everything (the sample and critic disposed) minus before. */
+  readonly leak: number;
+  readonly error?: ErrorInfo;
+}
+
+/** Updates of the critic in the sampling run. */
+export const CONFORMANCE_SAMPLING_STEPS = 3;
+/** Samples drawn in the sampling run. */
+export const CONFORMANCE_SAMPLES = 20;
 
 /** Deterministic values in [-1, 1) (an LCG), identical on every backend and platform. */
 export function lcg(size: number, seed: number): Float32Array {
@@ -417,6 +440,38 @@ async function secondOrderRun(model: SecondOrderRun['model']): Promise<SecondOrd
   return { model, penalty, gradient, finiteDifferences, leak: tf.memory().numTensors - start, ...(error ? { error } : {}) };
 }
 
+/** fitDiscriminator and rejectionSampler on the active backend, from deterministic data. */
+export async function samplingRun(): Promise<SamplingRun> {
+  const start = tf.memory().numTensors;
+  const critic = mlpDiscriminator({ inputShape: [MLP_DIM], hiddenUnits: [8], seed: 71 });
+  const real = tf.tidy(() => tf.add(tf.tensor2d(lcg(64 * MLP_DIM, 72), [64, MLP_DIM]), 0.5));
+  let call = 0;
+  // Proposals: deterministic values, a different batch each call, identical on every backend.
+  const generate = (n: number) => tf.tensor2d(lcg(n * MLP_DIM, 100 + call++), [n, MLP_DIM]);
+  let out: Omit<SamplingRun, 'leak'> = { loss: Number.NaN, dMoved: 0, shape: [], proposals: 0, accepted: 0 };
+  try {
+    const w0 = await weights(critic.trainableVariables);
+    const fit = await sampling.fitDiscriminator({
+      discriminator: critic,
+      real,
+      generate,
+      steps: CONFORMANCE_SAMPLING_STEPS,
+      batchSize: 16,
+      seed: 73,
+    });
+    const dMoved = await maxChange(w0, critic.trainableVariables);
+    const drs = await sampling.rejectionSampler({ discriminator: critic, generate, burnIn: 64, batchSize: 32, seed: 74 });
+    const x = await drs.sample(CONFORMANCE_SAMPLES);
+    out = { loss: fit.loss, dMoved, shape: x.shape, proposals: drs.proposals, accepted: drs.accepted };
+    x.dispose();
+  } catch (e) {
+    out = { ...out, error: errorInfo(e) };
+  }
+  real.dispose();
+  critic.dispose?.();
+  return { ...out, leak: tf.memory().numTensors - start };
+}
+
 /**
  * Runs the whole suite on `backend` (which must be registered) and leaves that backend active.
  * Each (model, loss) trains for `steps` steps from the same seeds, so the first step's losses are
@@ -434,5 +489,5 @@ export async function runConformance(backend: string, steps = CONFORMANCE_STEPS)
   for (const { model, loss } of CONFORMANCE_EXTRA_RUNS) training.push(await trainingRun(model, loss, steps));
   const stabilizerRuns = await runStabilizerCases();
   const secondOrder = [await secondOrderRun('dense'), await secondOrderRun('conv')];
-  return { backend, training, stabilizers: stabilizerRuns, secondOrder };
+  return { backend, training, stabilizers: stabilizerRuns, secondOrder, sampling: await samplingRun() };
 }

@@ -7,6 +7,7 @@ import {
   CONFORMANCE_EXTRA_RUNS,
   CONFORMANCE_LOSSES,
   CONFORMANCE_MODELS,
+  CONFORMANCE_SAMPLES,
   CONFORMANCE_STABILIZER_STEPS,
   CONFORMANCE_STABILIZERS,
   CONFORMANCE_STEPS,
@@ -150,6 +151,23 @@ export function conformanceSuite(
           1e-2,
         );
       }
+    });
+
+    it('trains a critic against a frozen generator and rejection-samples with it as cpu does, leak-free', () => {
+      const run = results.sampling;
+      const ref = reference.sampling;
+      expect(run.error && `${run.error.name}: ${run.error.message}`).toBeUndefined();
+      expect(run.dMoved).toBeGreaterThan(0);
+      expect(run.shape).toEqual([CONFORMANCE_SAMPLES, 3]);
+      expect(run.accepted).toBe(CONFORMANCE_SAMPLES);
+      expect(run.leak).toBe(0);
+      console.info(
+        `[conformance] ${results.backend}: sampling loss ${run.loss.toFixed(6)} (cpu ${ref.loss.toFixed(6)}), ${run.proposals} proposals (cpu ${ref.proposals})`,
+      );
+      expect(relativeDifference(run.loss, ref.loss)).toBeLessThanOrEqual(RELATIVE_TOLERANCE);
+      // Accept/reject compares each proposal's probability with the same seeded uniform draw: a logit a
+      // rounding error away from cpu's can flip at most a rare borderline proposal.
+      expect(Math.abs(run.proposals - ref.proposals)).toBeLessThanOrEqual(2);
     });
 
     it('computes second-order gradients (d/dθ of a gradient penalty) of a dense and a conv D as cpu does', () => {

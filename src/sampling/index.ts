@@ -1,0 +1,6 @@
+/**
+ * The `sampling` namespace: drawing better samples from a trained GAN.
+ *
+ * @module
+ */
+export * as sampling from './rejection';

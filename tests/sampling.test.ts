@@ -1,0 +1,272 @@
+import * as tf from '@tensorflow/tfjs-core';
+import { describe, expect, it } from 'vitest';
+import {
+  DataError,
+  discriminatorFromFunction,
+  GANConfigError,
+  mlpDiscriminator,
+  ShapeMismatchError,
+  sampling,
+} from '../src/index';
+
+// p_g = N(0, 1) (the "generator"), p_data = N(1, 0.5²). log(p_data / p_g) = a x² + b x + c with
+// a = −1/(2·0.25) + 1/2 = −1.5, b = 1/0.25 = 4, c = −1/(2·0.25) + log(1/0.5) = −2 + log 2.
+const A = -1.5;
+const B = 4;
+const C = -2 + Math.log(2);
+
+/** A logistic model over (x², x, 1): it can represent log(p_data / p_g) exactly. */
+function quadraticD(init: [number, number, number] = [0, 0, 0]) {
+  const w = tf.variable(tf.tensor1d(init));
+  const d = discriminatorFromFunction({
+    inputShape: [1],
+    variables: [w],
+    fn: (x) => {
+      const f = tf.concat([tf.square(x), x, tf.onesLike(x)], 1);
+      return tf.matMul(f, tf.reshape(w, [3, 1]));
+    },
+  });
+  return { d, w };
+}
+
+let calls = 0;
+const proposal = (n: number) => tf.randomNormal([n, 1], 0, 1, 'float32', 1000 + calls++);
+const realData = (n: number, seed: number) => tf.randomNormal([n, 1], 1, 0.5, 'float32', seed);
+
+async function moments(x: tf.Tensor): Promise<{ mean: number; std: number }> {
+  const v = (await x.data()) as Float32Array;
+  const mean = v.reduce((s, a) => s + a, 0) / v.length;
+  const std = Math.sqrt(v.reduce((s, a) => s + (a - mean) ** 2, 0) / v.length);
+  return { mean, std };
+}
+
+describe('fitDiscriminator: the optimal discriminator D* = p_data / (p_data + p_g)', () => {
+  it('learns logit D*(x) = log(p_data(x) / p_g(x)) for a frozen generator (Gaussians, closed form)', async () => {
+    const { d, w } = quadraticD();
+    const real = realData(20_000, 7);
+    const before = tf.memory().numTensors;
+    const r = await sampling.fitDiscriminator({
+      discriminator: d,
+      real,
+      generate: proposal,
+      steps: 1500,
+      batchSize: 512,
+      optimizer: tf.train.adam(0.05),
+      seed: 3,
+    });
+    const optimizerState = 4; // the caller's Adam: β1ᵗ, β2ᵗ, and two moments of the one weight variable
+    expect(tf.memory().numTensors - before).toBe(optimizerState);
+    expect(r.steps).toBe(1500);
+    const [a, b, c] = Array.from(await w.data());
+    expect(a).toBeCloseTo(A, 0);
+    expect(Math.abs((a as number) - A)).toBeLessThan(0.25);
+    expect(Math.abs((b as number) - B)).toBeLessThan(0.3);
+    expect(Math.abs((c as number) - C)).toBeLessThan(0.25);
+    // The loss at the optimum is 2 log 2 − 2·JSD(p_data, p_g): well below log 4 for these two Gaussians.
+    expect(r.loss).toBeLessThan(Math.log(4) - 0.3);
+    tf.dispose([real]);
+    d.dispose?.();
+  }, 60_000);
+
+  it('takes fresh real examples from a function as well as from a tensor', async () => {
+    const { d, w } = quadraticD();
+    let seed = 500;
+    const before = tf.memory().numTensors;
+    await sampling.fitDiscriminator({
+      discriminator: d,
+      real: (n) => realData(n, seed++),
+      generate: proposal,
+      steps: 1500,
+      batchSize: 512,
+      optimizer: tf.train.adam(0.05),
+    });
+    expect(tf.memory().numTensors - before).toBe(4); // the caller's Adam state only
+    const [a, b, c] = Array.from(await w.data()) as [number, number, number];
+    expect(Math.abs(a - A)).toBeLessThan(0.25);
+    expect(Math.abs(b - B)).toBeLessThan(0.3);
+    expect(Math.abs(c - C)).toBeLessThan(0.25);
+    await expect(
+      sampling.fitDiscriminator({ discriminator: d, real: (n) => tf.zeros([n, 2]), generate: proposal, steps: 1 }),
+    ).rejects.toBeInstanceOf(ShapeMismatchError);
+    d.dispose?.();
+  }, 60_000);
+
+  it('gives D = ½ everywhere and the loss log 4 (V = −log 4) when p_g = p_data', async () => {
+    const { d, w } = quadraticD([0.3, -0.2, 0.5]);
+    const real = tf.randomNormal([20_000, 1], 0, 1, 'float32', 11);
+    const r = await sampling.fitDiscriminator({
+      discriminator: d,
+      real,
+      generate: proposal,
+      steps: 800,
+      batchSize: 512,
+      optimizer: tf.train.adam(0.05),
+      seed: 5,
+      logEvery: 200,
+    });
+    for (const v of await w.data()) expect(Math.abs(v)).toBeLessThan(0.1);
+    expect(Math.abs(r.loss - Math.log(4))).toBeLessThan(0.02);
+    tf.dispose([real]);
+    d.dispose?.();
+  }, 60_000);
+
+  it('moves only the discriminator, is leak-free with its default optimizer, reports progress and stops on a signal', async () => {
+    const d = mlpDiscriminator({ inputShape: [2], hiddenUnits: [8], seed: 1 });
+    const real = tf.randomNormal([64, 2], 2, 1, 'float32', 1);
+    const g = tf.variable(tf.scalar(0.5));
+    const generate = (n: number) => tf.mul(tf.randomNormal([n, 2], 0, 1, 'float32', 9), g);
+    const before = tf.memory().numTensors;
+    const w0 = await d.trainableVariables[0]?.data();
+    const seen: number[] = [];
+    const controller = new AbortController();
+    const r = await sampling.fitDiscriminator({
+      discriminator: d,
+      real,
+      generate,
+      steps: 50,
+      batchSize: 16,
+      logEvery: 10,
+      signal: controller.signal,
+      onProgress: (step) => {
+        seen.push(step);
+        if (step === 30) controller.abort();
+      },
+    });
+    expect(r.steps).toBe(30);
+    expect(seen).toEqual([10, 20, 30]);
+    expect(Number.isFinite(r.loss)).toBe(true);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await g.data()).toEqual(new Float32Array([0.5]));
+    const w1 = await d.trainableVariables[0]?.data();
+    expect(Array.from(w1 ?? []).some((v, i) => v !== w0?.[i])).toBe(true);
+    tf.dispose([real, g]);
+    d.dispose?.();
+  });
+
+  it('rejects bad options and mismatched shapes before changing anything', async () => {
+    const { d, w } = quadraticD([1, 2, 3]);
+    const real = tf.zeros([10, 1]);
+    const base = { discriminator: d, real, generate: proposal, steps: 5 };
+    const wide = tf.zeros([10, 2]);
+    const empty = tf.zeros([0, 1]);
+    const before = tf.memory().numTensors;
+    await expect(sampling.fitDiscriminator({ ...base, steps: 0 })).rejects.toBeInstanceOf(GANConfigError);
+    await expect(sampling.fitDiscriminator({ ...base, batchSize: 2.5 })).rejects.toBeInstanceOf(GANConfigError);
+    await expect(sampling.fitDiscriminator({ ...base, logEvery: -1 })).rejects.toBeInstanceOf(GANConfigError);
+    await expect(sampling.fitDiscriminator({ ...base, real: wide })).rejects.toBeInstanceOf(ShapeMismatchError);
+    await expect(sampling.fitDiscriminator({ ...base, generate: (n) => tf.zeros([n, 3]) })).rejects.toBeInstanceOf(
+      ShapeMismatchError,
+    );
+    await expect(sampling.fitDiscriminator({ ...base, real: empty })).rejects.toBeInstanceOf(DataError);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(Array.from(await w.data())).toEqual([1, 2, 3]);
+    tf.dispose([real, wide, empty]);
+    d.dispose?.();
+  });
+});
+
+describe('rejectionSampler: discriminator rejection sampling', () => {
+  it('turns p_g into p_data with the exact D* (mean 1, std 0.5 from proposals of mean 0, std 1), accepting 1/max ratio', async () => {
+    const { d } = quadraticD([A, B, C]);
+    const drs = await sampling.rejectionSampler({ discriminator: d, generate: proposal, seed: 4, burnIn: 20_000 });
+    // The largest logit is at x = −B / 2A = 4/3: max log ratio = C − B² / 4A.
+    const maxLogit = C - (B * B) / (4 * A);
+    expect(drs.maxLogit).toBeLessThanOrEqual(maxLogit + 1e-4);
+    expect(drs.maxLogit).toBeGreaterThan(maxLogit - 0.01);
+    const before = tf.memory().numTensors;
+    const x = await drs.sample(6000);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(x.shape).toEqual([6000, 1]);
+    const { mean, std } = await moments(x);
+    expect(Math.abs(mean - 1)).toBeLessThan(0.03);
+    expect(Math.abs(std - 0.5)).toBeLessThan(0.03);
+    // Rejection sampling with proposal p_g and bound M = max p_data/p_g accepts 1/M of the proposals.
+    expect(Math.abs(drs.acceptanceRate - Math.exp(-maxLogit))).toBeLessThan(0.02);
+    expect(drs.accepted).toBe(6000);
+    x.dispose();
+    d.dispose?.();
+  });
+
+  it('with a logit of 0 (D = ½: p_g = p_data) keeps every proposal; γ < 0 keeps more, γ > 0 fewer', async () => {
+    const half = discriminatorFromFunction({ inputShape: [1], variables: [], fn: (x) => tf.zerosLike(x) });
+    const all = await sampling.rejectionSampler({ discriminator: half, generate: proposal, burnIn: 100 });
+    const x = await all.sample(500);
+    expect(all.acceptanceRate).toBe(1);
+    x.dispose();
+    const { d } = quadraticD([A, B, C]);
+    const rates: number[] = [];
+    for (const gamma of [-2, 0, 2]) {
+      const s = await sampling.rejectionSampler({ discriminator: d, generate: proposal, gamma, seed: 8, burnIn: 5000 });
+      tf.dispose(await s.sample(1000));
+      rates.push(s.acceptanceRate);
+    }
+    expect(rates[0]).toBeGreaterThan((rates[1] as number) + 0.05);
+    expect(rates[1]).toBeGreaterThan((rates[2] as number) + 0.05);
+    d.dispose?.();
+  });
+
+  it('matches the DRS acceptance formula σ(F − γ), F = d − log(1 − e^(d − ε)), which is e^d at γ = 0', () => {
+    for (const d of [-5, -1, -0.1, 0]) {
+      expect(sampling.acceptanceProbability(d, 0)).toBeCloseTo(Math.exp(d), 12);
+      const f = d - Math.log(1 - Math.exp(d - 1e-6));
+      expect(sampling.acceptanceProbability(d, 0, 1.5)).toBeCloseTo(1 / (1 + Math.exp(-(f - 1.5))), 12);
+      // σ(F) with γ = 0 is e^d, so the γ ≠ 0 branch agrees with the exact one as γ → 0.
+      expect(sampling.acceptanceProbability(d, 0, 1e-9)).toBeCloseTo(Math.exp(d), 5);
+    }
+    expect(sampling.acceptanceProbability(3, 1)).toBe(1);
+  });
+
+  it('a quantile for M keeps acceptance usable when one logit is an outlier', async () => {
+    // logit = 20 on ~1 proposal in 740 (x > 3), 0 elsewhere: with M = max, acceptance collapses.
+    const spiky = discriminatorFromFunction({
+      inputShape: [1],
+      variables: [],
+      fn: (x) => tf.mul(tf.cast(tf.greater(x, 3), 'float32'), 20),
+    });
+    const exact = await sampling.rejectionSampler({ discriminator: spiky, generate: proposal, seed: 1, burnIn: 20_000 });
+    expect(exact.maxLogit).toBe(20);
+    const robust = await sampling.rejectionSampler({
+      discriminator: spiky,
+      generate: proposal,
+      seed: 1,
+      burnIn: 20_000,
+      maxLogitQuantile: 0.99,
+    });
+    expect(robust.maxLogit).toBe(0);
+    tf.dispose(await robust.sample(1000));
+    expect(robust.acceptanceRate).toBeGreaterThan(0.99);
+  });
+
+  it('errors: bad options, exhausted proposals (typed, leak-free), shape mismatch, non-finite logits', async () => {
+    const { d } = quadraticD([A, B, C]);
+    await expect(sampling.rejectionSampler({ discriminator: d, generate: proposal, gamma: Number.NaN })).rejects.toBeInstanceOf(
+      GANConfigError,
+    );
+    await expect(sampling.rejectionSampler({ discriminator: d, generate: proposal, maxLogitQuantile: 0 })).rejects.toBeInstanceOf(
+      GANConfigError,
+    );
+    await expect(sampling.rejectionSampler({ discriminator: d, generate: proposal, burnIn: 0 })).rejects.toBeInstanceOf(
+      GANConfigError,
+    );
+    await expect(
+      sampling.rejectionSampler({ discriminator: d, generate: (n) => tf.zeros([n, 2]), burnIn: 10 }),
+    ).rejects.toBeInstanceOf(ShapeMismatchError);
+    const nan = discriminatorFromFunction({ inputShape: [1], variables: [], fn: (x) => tf.div(x, 0) });
+    await expect(sampling.rejectionSampler({ discriminator: nan, generate: proposal, burnIn: 10 })).rejects.toBeInstanceOf(
+      DataError,
+    );
+    const s = await sampling.rejectionSampler({
+      discriminator: d,
+      generate: proposal,
+      gamma: 8,
+      burnIn: 1000,
+      batchSize: 100,
+      maxProposals: 300,
+    });
+    const before = tf.memory().numTensors;
+    await expect(s.sample(1000)).rejects.toThrow(/maxProposals: 300 proposals gave \d+ of 1000/);
+    await expect(s.sample(0)).rejects.toBeInstanceOf(GANConfigError);
+    expect(tf.memory().numTensors).toBe(before);
+    d.dispose?.();
+  });
+});
