@@ -6,7 +6,8 @@
  *   npm run eval -- --bench ring,grid --seeds 3 --steps 2000
  *   npm run eval -- --bench mnist --mnist-steps 5000
  *   npm run eval -- --bench grid --set r1=0.1,packing=4,lr=1e-3,hidden=256x256   # try another recipe
- *     (knobs: the fields of MixtureRecipe in scripts/eval/mixtures.ts, e.g. relu=1 for ReLU in G, ema=0 for the last iterate)
+ *     (knobs: the fields of MixtureRecipe in scripts/eval/mixtures.ts, e.g. relu=1 for ReLU in G, ema=0 for the last iterate,
+ *      drs=0 to sample G directly instead of through discriminator rejection sampling)
  *   --skip-reference skips the real-data calibration row (Parzen of the training digits, ~1 min)
  *
  * Backend: wasm by default (`--backend cpu` for the reference one); `--threads N` runs it on the threaded
@@ -73,7 +74,7 @@ for (const kind of ['ring', 'grid'] as const) {
     const s = await runMixture(kind, seed, recipe, log);
     scores.push(s);
     log(
-      `${kind} seed ${seed}: ${s.modes}/${s.numModes} modes, ${pct(s.highQuality)} high quality, ${s.steps} steps in ${s.seconds.toFixed(0)} s`,
+      `${kind} seed ${seed}: ${s.modes}/${s.numModes} modes, ${pct(s.highQuality)} high quality${s.direct === undefined ? '' : ` (rejection sampling; sampled directly ${s.direct.modes}, ${pct(s.direct.highQuality)})`}, ${s.steps} steps in ${s.seconds.toFixed(0)} s`,
     );
   }
   const published = kind === 'ring' ? 'GAN 6.3 / 98.2 %, PacGAN4 7.8 / 95.9 %' : 'GAN 17.3 / 94.8 %, PacGAN4 24.8 / 93.6 %';
@@ -81,7 +82,11 @@ for (const kind of ['ring', 'grid'] as const) {
   rows.push([
     `${kind} (${scores.length} seeds)`,
     `${mean(scores.map((s) => s.modes)).toFixed(1)} modes / ${pct(mean(scores.map((s) => s.highQuality)))} HQ`,
-    `per seed: ${scores.map((s) => `${s.modes}/${pct(s.highQuality)}`).join(', ')}; ${mean(scores.map((s) => s.seconds)).toFixed(0)} s/run`,
+    `per seed: ${scores.map((s) => `${s.modes}/${pct(s.highQuality)}`).join(', ')}${
+      scores.every((s) => s.direct !== undefined)
+        ? `; with rejection sampling (D-corrected) — sampled directly: ${mean(scores.map((s) => s.direct?.modes ?? 0)).toFixed(1)} modes / ${pct(mean(scores.map((s) => s.direct?.highQuality ?? 0)))} HQ`
+        : ''
+    }; ${mean(scores.map((s) => s.seconds)).toFixed(0)} s/run`,
     target,
     published,
   ]);

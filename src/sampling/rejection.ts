@@ -11,12 +11,16 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-import { DataError, GANConfigError, ShapeMismatchError } from '../errors';
+import { DataError, GANConfigError, GANError, ShapeMismatchError } from '../errors';
 import type { Discriminator } from '../models/types';
 import { Random } from '../random';
 import { type LearningRateFunction, learningRateSchedule } from '../training/callbacks';
+import { assertFinite } from '../training/data';
 
-/** Draws `n` examples from the (frozen) generator; the caller disposes the result. */
+/**
+ * Returns `n` examples, `[n, ...shape]`, as a new tensor that the library disposes when done with it
+ * (e.g. `(n) => trainer.sample(n)`). Intermediate tensors are cleaned up (it is called inside `tf.tidy`).
+ */
 export type SampleSource = (n: number) => tf.Tensor;
 
 /** Options of {@link fitDiscriminator}. */
@@ -50,7 +54,7 @@ export interface FitDiscriminatorOptions {
   readonly seed?: number;
   /** Called every `logEvery` updates with the mean loss over them. */
   readonly onProgress?: (step: number, loss: number) => void;
-  /** How often `onProgress` is called (and the loop yields to the event loop). Default 100. */
+  /** How often `onProgress` is called, the loss is read back and the loop yields to the event loop (so a `signal` aborted by a timer or a UI event is seen). Default 100. */
   readonly logEvery?: number;
   /** Stops the loop between updates. */
   readonly signal?: AbortSignal;
@@ -60,7 +64,7 @@ export interface FitDiscriminatorOptions {
 export interface FitDiscriminatorResult {
   /** Updates made (fewer than asked when stopped by the signal). */
   readonly steps: number;
-  /** Mean cross-entropy loss, −E[log D(x)] − E[log(1 − D(G(z)))], over the last `logEvery` updates. */
+  /** Mean cross-entropy loss, −E[log D(x)] − E[log(1 − D(G(z)))], over the updates since the last report (at most `logEvery`). log 4 when D cannot tell real from generated. */
   readonly loss: number;
 }
 
@@ -68,13 +72,30 @@ function positiveInt(option: string, value: number): void {
   if (!Number.isInteger(value) || value < 1) throw new GANConfigError(option, `must be a positive integer, got ${value}`);
 }
 
-function checkExamples(what: string, x: tf.Tensor, inputShape: readonly number[]): void {
-  const ok = x.rank === inputShape.length + 1 && inputShape.every((d, i) => x.shape[i + 1] === d);
-  if (!ok) throw new ShapeMismatchError(what, `[*, ${inputShape.join(', ')}]`, `[${x.shape.join(', ')}]`);
+function checkExamples(what: string, x: tf.Tensor, inputShape: readonly number[], n?: number): void {
+  const ok =
+    x.rank === inputShape.length + 1 && inputShape.every((d, i) => x.shape[i + 1] === d) && (n === undefined || x.shape[0] === n);
+  if (!ok) throw new ShapeMismatchError(what, `[${n ?? '*'}, ${inputShape.join(', ')}]`, `[${x.shape.join(', ')}]`);
 }
 
-function logits(discriminator: Discriminator, x: tf.Tensor): tf.Tensor1D {
-  const out = discriminator.apply(x, { training: false });
+function checkSeed(seed: number | undefined): void {
+  if (seed !== undefined && !Number.isFinite(seed)) throw new GANConfigError('seed', `must be a finite number, got ${seed}`);
+}
+
+/** Calls `source(n)` inside `tf.tidy`, checks the result is `[n, ...inputShape]` (disposing it if not). */
+function draw(what: string, source: SampleSource, n: number, inputShape: readonly number[]): tf.Tensor {
+  const x = tf.tidy(() => source(n));
+  try {
+    checkExamples(what, x, inputShape, n);
+  } catch (e) {
+    x.dispose();
+    throw e;
+  }
+  return x;
+}
+
+function logits(discriminator: Discriminator, x: tf.Tensor, training: boolean): tf.Tensor1D {
+  const out = discriminator.apply(x, { training });
   if (out.size !== x.shape[0]) {
     throw new ShapeMismatchError('discriminator output', `[${x.shape[0]}, 1] or [${x.shape[0]}]`, `[${out.shape.join(', ')}]`);
   }
@@ -98,62 +119,78 @@ export async function fitDiscriminator(options: FitDiscriminatorOptions): Promis
   positiveInt('steps', options.steps);
   positiveInt('batchSize', batchSize);
   positiveInt('logEvery', logEvery);
-  if (real instanceof tf.Tensor) {
+  checkSeed(options.seed);
+  if (discriminator.trainableVariables.length === 0) {
+    throw new GANConfigError('discriminator', 'has no trainable variables: there is nothing to fit');
+  }
+  if (typeof real !== 'function') {
     if (real.shape[0] === 0) throw new DataError('fitDiscriminator: the real data is empty');
     checkExamples('real examples', real, discriminator.inputShape);
+    await assertFinite(real, 'real examples');
   } else {
-    const first = tf.tidy(() => real(1));
-    try {
-      checkExamples('real examples', first, discriminator.inputShape);
-    } finally {
-      first.dispose();
-    }
+    draw('real examples', real, batchSize, discriminator.inputShape).dispose();
   }
-  const probe = tf.tidy(() => generate(1));
-  try {
-    checkExamples('generated examples', probe, discriminator.inputShape);
-  } finally {
-    probe.dispose();
+  draw('generated examples', generate, batchSize, discriminator.inputShape).dispose();
+  if (options.schedule !== undefined) {
+    if (typeof options.schedule !== 'function')
+      throw new GANConfigError('schedule', 'must be a function (step) => learning rate');
+    const first = options.schedule(0);
+    if (typeof first !== 'number' || !Number.isFinite(first) || first < 0) {
+      throw new GANConfigError('schedule', `returned ${String(first)} for step 0; expected a finite number ≥ 0`);
+    }
   }
   const optimizer = options.optimizer ?? tf.train.adam(1e-3, 0.9);
   let rate: ((step: number) => number) | undefined;
+  let restore: (() => void) | undefined;
   try {
-    rate =
-      options.schedule === undefined
-        ? undefined
-        : learningRateSchedule({ optimizers: [optimizer], schedule: options.schedule }).apply;
-    rate?.(0);
+    if (options.schedule !== undefined) {
+      rate = learningRateSchedule({ optimizers: [optimizer], schedule: options.schedule }).apply;
+      const original = (optimizer as unknown as { learningRate: number }).learningRate;
+      restore = () => learningRateSchedule({ optimizers: [optimizer], schedule: () => original }).apply(0);
+    }
   } catch (e) {
     if (options.optimizer === undefined) optimizer.dispose();
     throw e;
   }
   const random = new Random(options.seed);
-  const n = real instanceof tf.Tensor ? real.shape[0] : 0;
+  const n = typeof real === 'function' ? 0 : real.shape[0];
   const vars = discriminator.trainableVariables;
   let loss = Number.NaN;
   let done = 0;
   const pending: tf.Scalar[] = [];
   const flush = async () => {
     const stacked = tf.stack(pending);
-    const values = (await stacked.data()) as Float32Array;
-    stacked.dispose();
     tf.dispose(pending.splice(0));
+    let values: Float32Array;
+    try {
+      values = (await stacked.data()) as Float32Array;
+    } finally {
+      stacked.dispose();
+    }
     loss = values.reduce((a, b) => a + b, 0) / values.length;
+    if (!Number.isFinite(loss)) {
+      throw new GANError(
+        `fitDiscriminator: the loss is not finite (NaN or Infinity) by update ${done}; the discriminator's variables have moved`,
+      );
+    }
+    // Let timers and UI events run (an abort from a timer is seen at the next update).
+    await new Promise((resolve) => setTimeout(resolve, 0));
   };
   try {
     while (done < options.steps && !options.signal?.aborted) {
       rate?.(done);
       const idx =
-        real instanceof tf.Tensor ? Int32Array.from({ length: batchSize }, () => Math.floor(random.next() * n)) : undefined;
+        typeof real === 'function' ? undefined : Int32Array.from({ length: batchSize }, () => Math.floor(random.next() * n));
       const cost = tf.tidy(() => {
-        const x = real instanceof tf.Tensor ? tf.gather(real, tf.tensor1d(idx as Int32Array, 'int32')) : real(batchSize);
-        if (!(real instanceof tf.Tensor)) checkExamples('real examples', x, discriminator.inputShape);
+        const x = typeof real === 'function' ? real(batchSize) : tf.gather(real, tf.tensor1d(idx as Int32Array, 'int32'));
+        checkExamples('real examples', x, discriminator.inputShape, batchSize);
         const fake = generate(batchSize);
-        checkExamples('generated examples', fake, discriminator.inputShape);
+        checkExamples('generated examples', fake, discriminator.inputShape, batchSize);
         return optimizer.minimize(
           () => {
-            const lr = logits(discriminator, x);
-            const lf = logits(discriminator, fake);
+            // Training mode, as the trainer's D updates (batch-norm batch statistics, dropout).
+            const lr = logits(discriminator, x, true);
+            const lf = logits(discriminator, fake, true);
             // −log σ(l_real) − log(1 − σ(l_fake)) = softplus(−l_real) + softplus(l_fake)
             return tf.add(tf.mean(tf.softplus(tf.neg(lr))), tf.mean(tf.softplus(lf))) as tf.Scalar;
           },
@@ -172,6 +209,7 @@ export async function fitDiscriminator(options: FitDiscriminatorOptions): Promis
   } finally {
     tf.dispose(pending);
     if (options.optimizer === undefined) optimizer.dispose();
+    else restore?.();
   }
   return { steps: done, loss };
 }
@@ -187,7 +225,7 @@ export interface RejectionSamplerOptions {
    * exact rejection sampling, acceptance exp(logit − M); γ < 0 accepts more (closer to G), γ > 0 less.
    */
   readonly gamma?: number;
-  /** DRS's ε, keeping the logarithm finite at the maximum. Default 1e-6. */
+  /** DRS's ε, keeping the logarithm finite at the maximum (unused at γ = 0). Default 1e-6. */
   readonly epsilon?: number;
   /** Proposals drawn up front to estimate the largest logit M (it is raised whenever a larger one shows up). Default 10 000. */
   readonly burnIn?: number;
@@ -200,7 +238,7 @@ export interface RejectionSamplerOptions {
   readonly maxLogitQuantile?: number;
   /** Proposals per batch. Default 1 000. */
   readonly batchSize?: number;
-  /** Gives up after this many proposals per `sample` call (an error, not a short result). Default 1 000 000. */
+  /** Gives up after drawing this many proposals in one `sample` call (an error, not a short result). Default 1 000 000. */
   readonly maxProposals?: number;
   /** Seed of the accept/reject draws. */
   readonly seed?: number;
@@ -212,9 +250,9 @@ export interface RejectionSampler {
   sample(n: number): Promise<tf.Tensor>;
   /** The current estimate of the largest logit M. */
   readonly maxLogit: number;
-  /** Proposals drawn by `sample` so far (the burn-in not counted). */
+  /** Proposals `sample` has decided on so far (the burn-in not counted; a batch's proposals after the n-th acceptance are drawn but not counted). */
   readonly proposals: number;
-  /** Proposals accepted so far. */
+  /** Proposals accepted so far (including those of a `sample` call that then failed). */
   readonly accepted: number;
   /** accepted ÷ proposals (NaN before the first `sample`). */
   readonly acceptanceRate: number;
@@ -244,7 +282,8 @@ export function acceptanceProbability(logit: number, m: number, gamma = 0, epsil
  * const x = await drs.sample(2500);
  * ```
  * @throws {@link GANConfigError} for bad options (here) or `n` (in `sample`, also when `maxProposals`
- * run out); {@link ShapeMismatchError} when the samples do not fit the discriminator.
+ * run out); {@link ShapeMismatchError} when the samples do not fit the discriminator or `generate` returns
+ * another number of them; {@link DataError} when the discriminator gives a non-finite logit.
  */
 export async function rejectionSampler(options: RejectionSamplerOptions): Promise<RejectionSampler> {
   const { discriminator, generate } = options;
@@ -261,14 +300,14 @@ export async function rejectionSampler(options: RejectionSamplerOptions): Promis
   positiveInt('burnIn', burnIn);
   positiveInt('batchSize', batchSize);
   positiveInt('maxProposals', maxProposals);
+  checkSeed(options.seed);
   const random = new Random(options.seed);
 
   /** One batch: the proposals and their logits (read back). */
   async function propose(n: number): Promise<{ x: tf.Tensor; l: Float32Array }> {
-    const x = tf.tidy(() => generate(n));
+    const x = draw('generated examples', generate, n, discriminator.inputShape);
     try {
-      checkExamples('generated examples', x, discriminator.inputShape);
-      const lt = tf.tidy(() => logits(discriminator, x));
+      const lt = tf.tidy(() => logits(discriminator, x, false));
       const l = (await lt.data()) as Float32Array;
       lt.dispose();
       for (const v of l)
@@ -318,18 +357,23 @@ export async function rejectionSampler(options: RejectionSamplerOptions): Promis
               `${tried} proposals gave ${have} of ${n} samples (acceptance ${(have / tried).toExponential(2)}); raise maxProposals or lower gamma`,
             );
           }
-          const { x, l } = await propose(batchSize);
-          tried += batchSize;
+          const size = Math.min(batchSize, maxProposals - tried);
+          const { x, l } = await propose(size);
+          tried += size;
+          // M is raised from the whole batch, before any decision on it (exact rejection needs M ≥ every logit).
           if (raise) for (const v of l) if (v > m) m = v;
           const keep: number[] = [];
           for (let i = 0; i < l.length && have + keep.length < n; i++) {
             if (random.next() < acceptanceProbability(l[i] as number, m, gamma, epsilon)) keep.push(i);
           }
-          // Proposals after the n-th acceptance are not looked at: count only those that were.
+          // Proposals after the n-th acceptance get no decision: count only those that did.
           proposals += have + keep.length === n ? (keep[keep.length - 1] as number) + 1 : l.length;
           accepted += keep.length;
-          if (keep.length > 0) kept.push(tf.tidy(() => tf.gather(x, tf.tensor1d(keep, 'int32'))));
-          x.dispose();
+          try {
+            if (keep.length > 0) kept.push(tf.tidy(() => tf.gather(x, tf.tensor1d(keep, 'int32'))));
+          } finally {
+            x.dispose();
+          }
           have += keep.length;
         }
       } catch (e) {
