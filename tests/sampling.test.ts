@@ -313,6 +313,33 @@ describe('rejectionSampler: discriminator rejection sampling', () => {
     x.dispose();
   });
 
+  it('gammaQuantile sets γ to that quantile of F over the burn-in, as DRS does (with M the largest logit: more kept)', async () => {
+    const identity = discriminatorFromFunction({ inputShape: [1], variables: [], fn: (x) => x }); // logit = x
+    const opts = { discriminator: identity, generate: proposal, burnIn: 20_000, seed: 3 };
+    const drs = await sampling.rejectionSampler({ ...opts, gammaQuantile: 0.95 });
+    // Proposals N(0, 1): M is the largest of 20 000 (≈ 3.9), γ is F at the 0.95 normal quantile.
+    expect(drs.maxLogit).toBeGreaterThan(3.4);
+    const d = 1.6449 - drs.maxLogit;
+    const f = d - Math.log(1 - Math.exp(d - 1e-6));
+    expect(f).toBeLessThan(-1.5);
+    expect(Math.abs(drs.gamma - f)).toBeLessThan(0.05);
+    // A proposal at the 0.95 quantile is kept with probability ½.
+    expect(sampling.acceptanceProbability(1.6449, drs.maxLogit, drs.gamma)).toBeCloseTo(0.5, 1);
+    calls = 0;
+    const exact = await sampling.rejectionSampler(opts);
+    expect(exact.gamma).toBe(0);
+    const xg = await drs.sample(1000);
+    const xe = await exact.sample(1000);
+    // γ = 0 keeps N(0, 1) ∝ e^x, i.e. N(1, 1); the negative γ keeps more, so its samples lie closer to N(0, 1).
+    const exactMean = (await moments(xe)).mean;
+    expect(Math.abs(exactMean - 1)).toBeLessThan(0.1);
+    expect((await moments(xg)).mean).toBeLessThan(exactMean - 0.15);
+    expect(drs.acceptanceRate).toBeGreaterThan(2 * exact.acceptanceRate);
+    tf.dispose([xg, xe]);
+    await expect(sampling.rejectionSampler({ ...opts, gammaQuantile: 1 })).rejects.toBeInstanceOf(GANConfigError);
+    await expect(sampling.rejectionSampler({ ...opts, gamma: 1, gammaQuantile: 0.5 })).rejects.toThrow(/not both/);
+  });
+
   it('errors: bad options, exhausted proposals (typed, leak-free), shape mismatch, non-finite logits', async () => {
     const { d } = quadraticD([A, B, C]);
     await expect(sampling.rejectionSampler({ discriminator: d, generate: proposal, gamma: Number.NaN })).rejects.toBeInstanceOf(

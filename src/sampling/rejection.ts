@@ -225,6 +225,14 @@ export interface RejectionSamplerOptions {
    * exact rejection sampling, acceptance exp(logit − M); γ < 0 accepts more (closer to G), γ > 0 less.
    */
   readonly gamma?: number;
+  /**
+   * Sets γ instead to this quantile of F over the burn-in proposals, as the DRS paper does (it uses 0.95):
+   * proposals whose F is above that quantile are kept with probability over ½. With M the largest logit
+   * this γ is usually negative — more proposals kept than by exact rejection, closer to G (the paper's use,
+   * to keep acceptance up); with M at a lower quantile it can be positive — fewer kept, sharper than exact.
+   * Not with `gamma`.
+   */
+  readonly gammaQuantile?: number;
   /** DRS's ε, keeping the logarithm finite at the maximum (unused at γ = 0). Default 1e-6. */
   readonly epsilon?: number;
   /** Proposals drawn up front to estimate the largest logit M (it is raised whenever a larger one shows up). Default 10 000. */
@@ -250,6 +258,8 @@ export interface RejectionSampler {
   sample(n: number): Promise<tf.Tensor>;
   /** The current estimate of the largest logit M. */
   readonly maxLogit: number;
+  /** The γ in use (the option, or the quantile of F that `gammaQuantile` asked for). */
+  readonly gamma: number;
   /** Proposals `sample` has decided on so far (the burn-in not counted; a batch's proposals after the n-th acceptance are drawn but not counted). */
   readonly proposals: number;
   /** Proposals accepted so far (including those of a `sample` call that then failed). */
@@ -287,7 +297,12 @@ export function acceptanceProbability(logit: number, m: number, gamma = 0, epsil
  */
 export async function rejectionSampler(options: RejectionSamplerOptions): Promise<RejectionSampler> {
   const { discriminator, generate } = options;
-  const gamma = options.gamma ?? 0;
+  if (options.gamma !== undefined && options.gammaQuantile !== undefined)
+    throw new GANConfigError('gammaQuantile', 'give gamma or gammaQuantile, not both');
+  const gammaQuantile = options.gammaQuantile;
+  if (gammaQuantile !== undefined && !(gammaQuantile > 0 && gammaQuantile < 1))
+    throw new GANConfigError('gammaQuantile', `must be in (0, 1), got ${gammaQuantile}`);
+  let gamma = options.gamma ?? 0;
   const epsilon = options.epsilon ?? 1e-6;
   const burnIn = options.burnIn ?? 10_000;
   const batchSize = options.batchSize ?? 1000;
@@ -328,12 +343,23 @@ export async function rejectionSampler(options: RejectionSamplerOptions): Promis
   seen.sort();
   let m = seen[Math.min(burnIn - 1, Math.ceil(quantile * burnIn) - 1)] as number;
   const raise = quantile === 1;
+  if (gammaQuantile !== undefined) {
+    // DRS's F for every burn-in logit at this M (the logits are sorted, and F rises with the logit).
+    const f = (v: number) => {
+      const d = Math.min(0, v - m);
+      return d - Math.log1p(-Math.exp(d - epsilon));
+    };
+    gamma = f(seen[Math.min(burnIn - 1, Math.ceil(gammaQuantile * burnIn) - 1)] as number);
+  }
   let proposals = 0;
   let accepted = 0;
 
   return {
     get maxLogit() {
       return m;
+    },
+    get gamma() {
+      return gamma;
     },
     get proposals() {
       return proposals;
