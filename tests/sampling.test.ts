@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { beforeEach, describe, expect, it } from 'vitest';
 import {
+  type ConditionalDiscriminator,
   DataError,
   discriminatorFromFunction,
   GANConfigError,
@@ -381,6 +382,209 @@ describe('rejectionSampler: discriminator rejection sampling', () => {
     ).rejects.toBeInstanceOf(ShapeMismatchError);
     await expect(s.sample(0)).rejects.toBeInstanceOf(GANConfigError);
     expect(tf.memory().numTensors).toBe(before);
+    d.dispose?.();
+  });
+});
+
+// Conditional: class 0 ~ N(1, 0.5²), class 1 ~ N(−1, 0.5²); the "generator" ignores the class and draws N(0, 1).
+// log(p_data(x | y) / p_g(x | y)) = A x² ± B x + C: the two classes' D* mirror each other.
+const EXACT: [number, number, number][] = [
+  [A, B, C],
+  [A, -B, C],
+];
+
+/** A conditional logistic model over (x², x, 1), one weight row per class: it can represent both classes' D*. */
+function conditionalQuadraticD(
+  init: [number, number, number][] = [
+    [0, 0, 0],
+    [0, 0, 0],
+  ],
+) {
+  const w = tf.variable(tf.tensor2d(init));
+  const d: ConditionalDiscriminator = {
+    numClasses: 2,
+    inputShape: [1],
+    trainableVariables: [w],
+    apply: (x, { labels }) => tf.sum(tf.mul(tf.concat([tf.square(x), x, tf.onesLike(x)], 1), tf.gather(w, labels)), 1, true),
+    dispose: () => w.dispose(),
+  };
+  return { d, w };
+}
+
+let conditionalCalls = 0;
+const conditionalProposal = (labels: tf.Tensor1D) =>
+  tf.randomNormal([labels.shape[0], 1], 0, 1, 'float32', 5000 + conditionalCalls++);
+beforeEach(() => {
+  conditionalCalls = 0;
+});
+
+/** n real examples: labels alternate 0, 1; x ~ N(±1, 0.5²). */
+function conditionalReal(n: number, seed: number) {
+  return tf.tidy(() => {
+    const labels = tf.tensor1d(
+      Array.from({ length: n }, (_, i) => i % 2),
+      'int32',
+    );
+    const sign = tf.reshape(tf.sub(1, tf.mul(2, tf.cast(labels, 'float32'))), [n, 1]);
+    const x = tf.add(tf.randomNormal([n, 1], 0, 0.5, 'float32', seed), sign);
+    return { x, labels };
+  });
+}
+
+describe('conditional DRS: fitConditionalDiscriminator and conditionalRejectionSampler', () => {
+  it("learns each class's logit D*(x | y) = log(p_data(x | y) / p_g(x | y)) (closed form), leak-free", async () => {
+    const { d, w } = conditionalQuadraticD();
+    const real = conditionalReal(20_000, 21);
+    const before = tf.memory().numTensors;
+    const r = await sampling.fitConditionalDiscriminator({
+      discriminator: d,
+      real,
+      generate: conditionalProposal,
+      steps: 1500,
+      batchSize: 512,
+      optimizer: tf.train.adam(0.05),
+      seed: 3,
+    });
+    expect(tf.memory().numTensors - before).toBe(4); // the caller's Adam state only
+    expect(r.steps).toBe(1500);
+    const rows = (await w.array()) as number[][];
+    for (const [c, exact] of EXACT.entries()) {
+      for (const [j, v] of exact.entries()) {
+        expect(Math.abs((rows[c]?.[j] as number) - v), `class ${c}, weight ${j}`).toBeLessThan(0.3);
+      }
+    }
+    expect(r.loss).toBeLessThan(Math.log(4) - 0.3);
+    tf.dispose([real.x, real.labels]);
+    d.dispose?.();
+  }, 60_000);
+
+  it('takes real examples from a function; bad labels, shapes and an unconditional D fail before anything changes', async () => {
+    const { d, w } = conditionalQuadraticD([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    const good = conditionalReal(100, 5);
+    const plain = quadraticD().d;
+    const before = tf.memory().numTensors;
+    const base = { discriminator: d, real: good, generate: conditionalProposal, steps: 5, batchSize: 16 };
+    const outOfRange = { x: good.x, labels: tf.fill([100], 2, 'int32') as tf.Tensor1D };
+    await expect(sampling.fitConditionalDiscriminator({ ...base, real: outOfRange })).rejects.toBeInstanceOf(DataError);
+    const fractional = { x: good.x, labels: tf.fill([100], 0.5) as tf.Tensor1D };
+    await expect(sampling.fitConditionalDiscriminator({ ...base, real: fractional })).rejects.toBeInstanceOf(DataError);
+    const short = { x: good.x, labels: tf.zeros([99], 'int32') as tf.Tensor1D };
+    await expect(sampling.fitConditionalDiscriminator({ ...base, real: short })).rejects.toBeInstanceOf(ShapeMismatchError);
+    await expect(
+      sampling.fitConditionalDiscriminator({
+        ...base,
+        real: (n) => ({ x: tf.zeros([n, 1]), labels: tf.fill([n], 7, 'int32') as tf.Tensor1D }),
+      }),
+    ).rejects.toBeInstanceOf(DataError);
+    await expect(
+      sampling.fitConditionalDiscriminator({ ...base, generate: (y) => tf.zeros([y.shape[0], 2]) }),
+    ).rejects.toBeInstanceOf(ShapeMismatchError);
+    await expect(
+      sampling.fitConditionalDiscriminator({ ...base, discriminator: plain as unknown as ConditionalDiscriminator }),
+    ).rejects.toBeInstanceOf(GANConfigError);
+    tf.dispose([outOfRange.labels, fractional.labels, short.labels]);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await w.array()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    // A function source: fresh batches every update; only D's variables move and nothing leaks.
+    let seed = 900;
+    const r = await sampling.fitConditionalDiscriminator({
+      ...base,
+      real: (n) => conditionalReal(n, seed++),
+      steps: 20,
+      logEvery: 5,
+    });
+    expect(r.steps).toBe(20);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await w.array()).not.toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    plain.dispose?.();
+    tf.dispose([good.x, good.labels]);
+    d.dispose?.();
+  }, 60_000);
+
+  it("turns each class's proposals into that class's data with the exact D*, returned in the labels' order", async () => {
+    const { d } = conditionalQuadraticD(EXACT);
+    const drs = await sampling.conditionalRejectionSampler({
+      discriminator: d,
+      generate: conditionalProposal,
+      seed: 6,
+      burnIn: 20_000,
+    });
+    const maxLogit = C - (B * B) / (4 * A); // at x = ±4/3, the same for both classes
+    expect(drs.numClasses).toBe(2);
+    for (const m of drs.maxLogits) {
+      expect(m).toBeLessThanOrEqual(maxLogit + 1e-4);
+      expect(m).toBeGreaterThan(maxLogit - 0.01);
+    }
+    expect(drs.gammas).toEqual([0, 0]);
+    // Labels in a mixed order: 3 000 of class 1, then alternating, then class 0.
+    const labels = [...new Array(3000).fill(1), ...Array.from({ length: 2000 }, (_, i) => i % 2), ...new Array(1000).fill(0)];
+    const before = tf.memory().numTensors;
+    const x = await drs.sample(labels);
+    expect(tf.memory().numTensors).toBe(before + 1);
+    expect(x.shape).toEqual([6000, 1]);
+    const v = (await x.data()) as Float32Array;
+    const byClass = [0, 1].map((c) => Array.from(v).filter((_, i) => labels[i] === c));
+    for (const [c, values] of byClass.entries()) {
+      const mean = values.reduce((a, b) => a + b, 0) / values.length;
+      const std = Math.sqrt(values.reduce((a, b) => a + (b - mean) ** 2, 0) / values.length);
+      expect(Math.abs(mean - (c === 0 ? 1 : -1)), `class ${c} mean`).toBeLessThan(0.04);
+      expect(Math.abs(std - 0.5), `class ${c} std`).toBeLessThan(0.04);
+    }
+    expect(Math.abs(drs.acceptanceRate - Math.exp(-maxLogit))).toBeLessThan(0.02);
+    expect(drs.accepted).toBe(6000);
+    // One-hot rows are labels too.
+    const oneHot = await drs.sample([
+      [0, 1],
+      [1, 0],
+    ]);
+    expect(oneHot.shape).toEqual([2, 1]);
+    tf.dispose([x, oneHot]);
+    d.dispose?.();
+  }, 60_000);
+
+  it('errors: bad labels before any proposal, an unconditional D, exhausted proposals — typed and leak-free', async () => {
+    const { d } = conditionalQuadraticD(EXACT);
+    const plain = quadraticD().d;
+    await expect(
+      sampling.conditionalRejectionSampler({
+        discriminator: plain as unknown as ConditionalDiscriminator,
+        generate: conditionalProposal,
+      }),
+    ).rejects.toBeInstanceOf(GANConfigError);
+    await expect(
+      sampling.conditionalRejectionSampler({ discriminator: d, generate: conditionalProposal, gamma: 1, gammaQuantile: 0.5 }),
+    ).rejects.toThrow(/not both/);
+    await expect(
+      sampling.conditionalRejectionSampler({ discriminator: d, generate: (y) => tf.zeros([y.shape[0], 3]), burnIn: 10 }),
+    ).rejects.toBeInstanceOf(ShapeMismatchError);
+    const s = await sampling.conditionalRejectionSampler({
+      discriminator: d,
+      generate: conditionalProposal,
+      burnIn: 100,
+      gamma: 8,
+      maxProposals: 300,
+      batchSize: 100,
+    });
+    const before = tf.memory().numTensors;
+    await expect(s.sample([0, 2])).rejects.toBeInstanceOf(DataError);
+    await expect(s.sample([0.5])).rejects.toBeInstanceOf(DataError);
+    await expect(s.sample([])).rejects.toBeInstanceOf(GANConfigError);
+    expect(s.proposals).toBe(0); // nothing drawn for bad labels
+    // The budget covers all classes of one call.
+    await expect(s.sample([...new Array(500).fill(0), ...new Array(500).fill(1)])).rejects.toThrow(
+      /maxProposals: 300 proposals gave \d+ of 1000/,
+    );
+    expect(tf.memory().numTensors).toBe(before);
+    plain.dispose?.();
     d.dispose?.();
   });
 });

@@ -11,11 +11,13 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
+import { type LabelsInput, toLabels } from '../conditional/labels';
 import { DataError, GANConfigError, GANError, ShapeMismatchError } from '../errors';
-import type { Discriminator } from '../models/types';
+import type { AnyDiscriminator, ConditionalDiscriminator, Discriminator } from '../models/types';
 import { Random } from '../random';
 import { type LearningRateFunction, learningRateSchedule } from '../training/callbacks';
 import { assertFinite } from '../training/data';
+import { runDiscriminator } from '../training/step';
 
 /**
  * Returns `n` examples, `[n, ...shape]`, as a new tensor that the library disposes when done with it
@@ -23,22 +25,28 @@ import { assertFinite } from '../training/data';
  */
 export type SampleSource = (n: number) => tf.Tensor;
 
-/** Options of {@link fitDiscriminator}. */
-export interface FitDiscriminatorOptions {
-  /**
-   * The discriminator to train: unconditional, one logit per example. It may be the GAN's own D
-   * (continuing its training, as the DRS paper does) or a fresh one — a PacGAN-packed D scores
-   * groups of examples, so give a fresh, unpacked D for {@link rejectionSampler}.
-   */
-  readonly discriminator: Discriminator;
-  /**
-   * Real examples: a tensor `[N, ...inputShape]` that batches are drawn from at random, or a function
-   * returning `n` fresh real examples per call (for data you can sample, this keeps a large critic
-   * from fitting a finite set of points).
-   */
-  readonly real: tf.Tensor | SampleSource;
-  /** The frozen generator's samples, e.g. `(n) => trainer.sample(n)` or `(n) => ema.run(() => trainer.sample(n))`. */
-  readonly generate: SampleSource;
+/**
+ * Examples with their classes, for conditional models: `x` `[N, ...inputShape]` and `labels`, class
+ * indices `[N]` (int32) in `[0, numClasses)`.
+ */
+export interface LabeledExamples {
+  /** The examples, `[N, ...inputShape]`. */
+  readonly x: tf.Tensor;
+  /** Their classes, int32 `[N]`. */
+  readonly labels: tf.Tensor1D;
+}
+
+/** Returns `n` fresh labeled examples (new tensors the library disposes). */
+export type LabeledSampleSource = (n: number) => LabeledExamples;
+
+/**
+ * Returns one generated example per class index in `labels` (int32 `[n]`), `[n, ...shape]`, as a new tensor
+ * the library disposes — e.g. `(y) => trainer.sample(y.shape[0], y)`. Called inside `tf.tidy`.
+ */
+export type ConditionalSampleSource = (labels: tf.Tensor1D) => tf.Tensor;
+
+/** How a critic is trained: the options {@link fitDiscriminator} and {@link fitConditionalDiscriminator} share. */
+export interface CriticTrainingOptions {
   /** Discriminator updates to make. */
   readonly steps: number;
   /** Real and generated examples per update (each). Default 256. */
@@ -58,6 +66,37 @@ export interface FitDiscriminatorOptions {
   readonly logEvery?: number;
   /** Stops the loop between updates. */
   readonly signal?: AbortSignal;
+}
+
+/** Options of {@link fitDiscriminator}. */
+export interface FitDiscriminatorOptions extends CriticTrainingOptions {
+  /**
+   * The discriminator to train: unconditional, one logit per example. It may be the GAN's own D
+   * (continuing its training, as the DRS paper does) or a fresh one — a PacGAN-packed D scores
+   * groups of examples, so give a fresh, unpacked D for {@link rejectionSampler}.
+   */
+  readonly discriminator: Discriminator;
+  /**
+   * Real examples: a tensor `[N, ...inputShape]` that batches are drawn from at random, or a function
+   * returning `n` fresh real examples per call (for data you can sample, this keeps a large critic
+   * from fitting a finite set of points).
+   */
+  readonly real: tf.Tensor | SampleSource;
+  /** The frozen generator's samples, e.g. `(n) => trainer.sample(n)` or `(n) => ema.run(() => trainer.sample(n))`. */
+  readonly generate: SampleSource;
+}
+
+/** Options of {@link fitConditionalDiscriminator}. */
+export interface FitConditionalDiscriminatorOptions extends CriticTrainingOptions {
+  /** A conditional discriminator D(x | y): one realness logit per example (an ACGAN class head is ignored). */
+  readonly discriminator: ConditionalDiscriminator;
+  /** Real examples with their classes: tensors that batches are drawn from at random, or a function returning `n` fresh ones. */
+  readonly real: LabeledExamples | LabeledSampleSource;
+  /**
+   * The frozen conditional generator, asked for the real batch's classes — so both sides share the class
+   * distribution, and D*'s logit is log(p_data(x | y) / p_g(x | y)).
+   */
+  readonly generate: ConditionalSampleSource;
 }
 
 /** What {@link fitDiscriminator} did. */
@@ -94,26 +133,21 @@ function draw(what: string, source: SampleSource, n: number, inputShape: readonl
   return x;
 }
 
-function logits(discriminator: Discriminator, x: tf.Tensor, training: boolean): tf.Tensor1D {
-  const out = discriminator.apply(x, { training });
+function logits(discriminator: AnyDiscriminator, x: tf.Tensor, training: boolean, labels?: tf.Tensor1D): tf.Tensor1D {
+  const out = runDiscriminator(discriminator, x, training, labels).logits;
   if (out.size !== x.shape[0]) {
     throw new ShapeMismatchError('discriminator output', `[${x.shape[0]}, 1] or [${x.shape[0]}]`, `[${out.shape.join(', ')}]`);
   }
   return tf.reshape(out, [-1]);
 }
 
-/**
- * Trains a discriminator against a frozen generator with the cross-entropy loss — a binary
- * classifier of real versus generated examples, whose optimum is D* = p_data / (p_data + p_g) and
- * whose logit estimates log(p_data / p_g). Only D's variables move; G is only sampled.
- * Leak-free: every update is one `tf.tidy`.
- *
- * @throws {@link GANConfigError} for bad `steps`, `batchSize` or `logEvery`;
- * {@link ShapeMismatchError} when the real or generated examples do not fit D's input shape;
- * {@link DataError} for empty real data — all before any variable changes.
- */
-export async function fitDiscriminator(options: FitDiscriminatorOptions): Promise<FitDiscriminatorResult> {
-  const { discriminator, real, generate } = options;
+/** −log σ(l_real) − log(1 − σ(l_fake)), averaged: softplus(−l_real) + softplus(l_fake). */
+function crossEntropy(realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
+  return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits))) as tf.Scalar;
+}
+
+/** Checks the options every critic fit shares (nothing changes); returns batchSize and logEvery. */
+function checkTraining(options: CriticTrainingOptions, discriminator: AnyDiscriminator): { batchSize: number; logEvery: number } {
   const batchSize = options.batchSize ?? 256;
   const logEvery = options.logEvery ?? 100;
   positiveInt('steps', options.steps);
@@ -123,14 +157,6 @@ export async function fitDiscriminator(options: FitDiscriminatorOptions): Promis
   if (discriminator.trainableVariables.length === 0) {
     throw new GANConfigError('discriminator', 'has no trainable variables: there is nothing to fit');
   }
-  if (typeof real !== 'function') {
-    if (real.shape[0] === 0) throw new DataError('fitDiscriminator: the real data is empty');
-    checkExamples('real examples', real, discriminator.inputShape);
-    await assertFinite(real, 'real examples');
-  } else {
-    draw('real examples', real, batchSize, discriminator.inputShape).dispose();
-  }
-  draw('generated examples', generate, batchSize, discriminator.inputShape).dispose();
   if (options.schedule !== undefined) {
     if (typeof options.schedule !== 'function')
       throw new GANConfigError('schedule', 'must be a function (step) => learning rate');
@@ -139,6 +165,19 @@ export async function fitDiscriminator(options: FitDiscriminatorOptions): Promis
       throw new GANConfigError('schedule', `returned ${String(first)} for step 0; expected a finite number ≥ 0`);
     }
   }
+  return { batchSize, logEvery };
+}
+
+/**
+ * The update loop both fits share: `loss(random)`, called inside `tf.tidy` once per update, draws a batch
+ * and returns the closure `optimizer.minimize` differentiates.
+ */
+async function trainCritic(
+  options: CriticTrainingOptions,
+  vars: readonly tf.Variable[],
+  logEvery: number,
+  loss: (random: Random) => () => tf.Scalar,
+): Promise<FitDiscriminatorResult> {
   const optimizer = options.optimizer ?? tf.train.adam(1e-3, 0.9);
   let rate: ((step: number) => number) | undefined;
   let restore: (() => void) | undefined;
@@ -153,9 +192,7 @@ export async function fitDiscriminator(options: FitDiscriminatorOptions): Promis
     throw e;
   }
   const random = new Random(options.seed);
-  const n = typeof real === 'function' ? 0 : real.shape[0];
-  const vars = discriminator.trainableVariables;
-  let loss = Number.NaN;
+  let mean = Number.NaN;
   let done = 0;
   const pending: tf.Scalar[] = [];
   const flush = async () => {
@@ -167,8 +204,8 @@ export async function fitDiscriminator(options: FitDiscriminatorOptions): Promis
     } finally {
       stacked.dispose();
     }
-    loss = values.reduce((a, b) => a + b, 0) / values.length;
-    if (!Number.isFinite(loss)) {
+    mean = values.reduce((a, b) => a + b, 0) / values.length;
+    if (!Number.isFinite(mean)) {
       throw new GANError(
         `fitDiscriminator: the loss is not finite (NaN or Infinity) by update ${done}; the discriminator's variables have moved`,
       );
@@ -179,30 +216,12 @@ export async function fitDiscriminator(options: FitDiscriminatorOptions): Promis
   try {
     while (done < options.steps && !options.signal?.aborted) {
       rate?.(done);
-      const idx =
-        typeof real === 'function' ? undefined : Int32Array.from({ length: batchSize }, () => Math.floor(random.next() * n));
-      const cost = tf.tidy(() => {
-        const x = typeof real === 'function' ? real(batchSize) : tf.gather(real, tf.tensor1d(idx as Int32Array, 'int32'));
-        checkExamples('real examples', x, discriminator.inputShape, batchSize);
-        const fake = generate(batchSize);
-        checkExamples('generated examples', fake, discriminator.inputShape, batchSize);
-        return optimizer.minimize(
-          () => {
-            // Training mode, as the trainer's D updates (batch-norm batch statistics, dropout).
-            const lr = logits(discriminator, x, true);
-            const lf = logits(discriminator, fake, true);
-            // −log σ(l_real) − log(1 − σ(l_fake)) = softplus(−l_real) + softplus(l_fake)
-            return tf.add(tf.mean(tf.softplus(tf.neg(lr))), tf.mean(tf.softplus(lf))) as tf.Scalar;
-          },
-          true,
-          vars as tf.Variable[],
-        ) as tf.Scalar;
-      });
+      const cost = tf.tidy(() => optimizer.minimize(loss(random), true, vars as tf.Variable[]) as tf.Scalar);
       pending.push(cost);
       done++;
       if (pending.length === logEvery) {
         await flush();
-        options.onProgress?.(done, loss);
+        options.onProgress?.(done, mean);
       }
     }
     if (pending.length > 0) await flush();
@@ -211,15 +230,136 @@ export async function fitDiscriminator(options: FitDiscriminatorOptions): Promis
     if (options.optimizer === undefined) optimizer.dispose();
     else restore?.();
   }
-  return { steps: done, loss };
+  return { steps: done, loss: mean };
 }
 
-/** Options of {@link rejectionSampler}. */
-export interface RejectionSamplerOptions {
-  /** An unconditional discriminator whose logit estimates log(p_data / p_g) — see {@link fitDiscriminator}. */
-  readonly discriminator: Discriminator;
-  /** The generator's samples (proposals). */
-  readonly generate: SampleSource;
+/** `batchSize` random row indices of `n` rows. */
+const rows = (random: Random, n: number, batchSize: number): tf.Tensor1D =>
+  tf.tensor1d(
+    Int32Array.from({ length: batchSize }, () => Math.floor(random.next() * n)),
+    'int32',
+  );
+
+/**
+ * Trains a discriminator against a frozen generator with the cross-entropy loss — a binary
+ * classifier of real versus generated examples, whose optimum is D* = p_data / (p_data + p_g) and
+ * whose logit estimates log(p_data / p_g). Only D's variables move; G is only sampled.
+ * Leak-free: every update is one `tf.tidy`.
+ *
+ * @throws {@link GANConfigError} for bad `steps`, `batchSize` or `logEvery`;
+ * {@link ShapeMismatchError} when the real or generated examples do not fit D's input shape;
+ * {@link DataError} for empty or non-finite real data — all before any variable changes.
+ */
+export async function fitDiscriminator(options: FitDiscriminatorOptions): Promise<FitDiscriminatorResult> {
+  const { discriminator, real, generate } = options;
+  const { batchSize, logEvery } = checkTraining(options, discriminator);
+  const shape = discriminator.inputShape;
+  if (typeof real !== 'function') {
+    if (real.shape[0] === 0) throw new DataError('fitDiscriminator: the real data is empty');
+    checkExamples('real examples', real, shape);
+    await assertFinite(real, 'real examples');
+  } else {
+    draw('real examples', real, batchSize, shape).dispose();
+  }
+  draw('generated examples', generate, batchSize, shape).dispose();
+  const n = typeof real === 'function' ? 0 : (real.shape[0] as number);
+  return trainCritic(options, discriminator.trainableVariables, logEvery, (random) => {
+    const x = typeof real === 'function' ? real(batchSize) : tf.gather(real, rows(random, n, batchSize));
+    checkExamples('real examples', x, shape, batchSize);
+    const fake = generate(batchSize);
+    checkExamples('generated examples', fake, shape, batchSize);
+    // Training mode, as the trainer's D updates (batch-norm batch statistics, dropout).
+    return () => crossEntropy(logits(discriminator, x, true), logits(discriminator, fake, true));
+  });
+}
+
+/** Checks a labeled batch: `x` `[n, ...shape]`, labels `[n]`; returns the labels as int32. */
+function labeledBatch(what: string, b: LabeledExamples, shape: readonly number[], n: number): LabeledExamples {
+  if (b === null || typeof b !== 'object' || !(b.x instanceof tf.Tensor) || !(b.labels instanceof tf.Tensor))
+    throw new GANConfigError(what, 'must be { x, labels } tensors');
+  checkExamples(`${what} x`, b.x, shape, n);
+  if (b.labels.rank !== 1 || b.labels.shape[0] !== n)
+    throw new ShapeMismatchError(`${what} labels (one class index per example)`, `[${n}]`, `[${b.labels.shape.join(', ')}]`);
+  return { x: b.x, labels: b.labels.dtype === 'int32' ? b.labels : (tf.cast(b.labels, 'int32') as tf.Tensor1D) };
+}
+
+/** Calls a conditional source for `labels` inside `tf.tidy` and checks the result is `[n, ...shape]`. */
+function drawFor(source: ConditionalSampleSource, labels: tf.Tensor1D, shape: readonly number[]): tf.Tensor {
+  const x = tf.tidy(() => source(labels));
+  try {
+    checkExamples('generated examples', x, shape, labels.shape[0]);
+  } catch (e) {
+    x.dispose();
+    throw e;
+  }
+  return x;
+}
+
+/**
+ * {@link fitDiscriminator} for a conditional GAN: trains a conditional discriminator D(x | y) against a frozen
+ * conditional generator, each batch's generated examples made for the real batch's classes. At the optimum
+ * D*(x | y) = p_data(x | y) / (p_data(x | y) + p_g(x | y)), the logit log(p_data(x | y) / p_g(x | y)) that
+ * {@link conditionalRejectionSampler} needs. Only D's variables move. Leak-free.
+ *
+ * @throws {@link GANConfigError} for bad options or a discriminator without classes; {@link ShapeMismatchError}
+ * when examples or labels do not fit; {@link DataError} for empty or non-finite real data, or labels that are not
+ * class indices in `[0, numClasses)` — all before any variable changes.
+ */
+export async function fitConditionalDiscriminator(options: FitConditionalDiscriminatorOptions): Promise<FitDiscriminatorResult> {
+  const { discriminator, real, generate } = options;
+  const numClasses = discriminator.numClasses;
+  if (!(Number.isInteger(numClasses) && numClasses >= 1))
+    throw new GANConfigError(
+      'discriminator',
+      'must be conditional (numClasses ≥ 1); use fitDiscriminator for an unconditional one',
+    );
+  const { batchSize, logEvery } = checkTraining(options, discriminator);
+  const shape = discriminator.inputShape;
+  let labels: tf.Tensor1D | undefined;
+  let n = 0;
+  if (typeof real !== 'function') {
+    const b = labeledBatch('real examples', real, shape, real?.x?.shape?.[0] ?? 0);
+    if (b.labels !== real.labels) b.labels.dispose();
+    n = real.x.shape[0] as number;
+    if (n === 0) throw new DataError('fitConditionalDiscriminator: the real data is empty');
+    await assertFinite(real.x, 'real examples');
+    labels = await toLabels(real.labels, numClasses, n, 'real labels');
+  } else {
+    const b = tf.tidy(() => {
+      const r = labeledBatch('real examples', real(batchSize), shape, batchSize);
+      return [r.x, r.labels] as const;
+    });
+    try {
+      (await toLabels(b[1], numClasses, batchSize, 'real labels')).dispose();
+    } finally {
+      tf.dispose([...b]);
+    }
+  }
+  try {
+    const y = tf.tidy(() => tf.fill([batchSize], 0, 'int32') as tf.Tensor1D);
+    try {
+      drawFor(generate, y, shape).dispose();
+    } finally {
+      y.dispose();
+    }
+    return await trainCritic(options, discriminator.trainableVariables, logEvery, (random) => {
+      let b: LabeledExamples;
+      if (typeof real === 'function') b = labeledBatch('real examples', real(batchSize), shape, batchSize);
+      else {
+        const idx = rows(random, n, batchSize);
+        b = { x: tf.gather(real.x, idx), labels: tf.gather(labels as tf.Tensor1D, idx) };
+      }
+      const fake = generate(b.labels);
+      checkExamples('generated examples', fake, shape, batchSize);
+      return () => crossEntropy(logits(discriminator, b.x, true, b.labels), logits(discriminator, fake, true, b.labels));
+    });
+  } finally {
+    labels?.dispose();
+  }
+}
+
+/** How proposals are accepted: the options {@link rejectionSampler} and {@link conditionalRejectionSampler} share. */
+export interface AcceptanceOptions {
   /**
    * DRS's γ: acceptance is σ(F − γ) with F = logit − M − log(1 − exp(logit − M − ε)). γ = 0 (default) is
    * exact rejection sampling, acceptance exp(logit − M); γ < 0 accepts more (closer to G), γ > 0 less.
@@ -235,7 +375,10 @@ export interface RejectionSamplerOptions {
   readonly gammaQuantile?: number;
   /** DRS's ε, keeping the logarithm finite at the maximum (unused at γ = 0). Default 1e-6. */
   readonly epsilon?: number;
-  /** Proposals drawn up front to estimate the largest logit M (it is raised whenever a larger one shows up). Default 10 000. */
+  /**
+   * Proposals drawn up front to estimate the largest logit M (it is raised whenever a larger one shows up).
+   * Default 10 000 ({@link rejectionSampler}); per class, default 2 000 ({@link conditionalRejectionSampler}).
+   */
   readonly burnIn?: number;
   /**
    * Which quantile of the burn-in logits serves as M. 1 (default): the largest, raised whenever a larger
@@ -252,20 +395,32 @@ export interface RejectionSamplerOptions {
   readonly seed?: number;
 }
 
+/** Options of {@link rejectionSampler}. */
+export interface RejectionSamplerOptions extends AcceptanceOptions {
+  /** An unconditional discriminator whose logit estimates log(p_data / p_g) — see {@link fitDiscriminator}. */
+  readonly discriminator: Discriminator;
+  /** The generator's samples (proposals). */
+  readonly generate: SampleSource;
+}
+
+/** What a sampler has done so far. */
+export interface SamplerCounts {
+  /** Proposals `sample` has decided on so far (the burn-in not counted; a batch's proposals after the last needed acceptance are drawn but not counted). */
+  readonly proposals: number;
+  /** Proposals accepted so far (including those of a `sample` call that then failed). */
+  readonly accepted: number;
+  /** accepted ÷ proposals (NaN before the first `sample`). */
+  readonly acceptanceRate: number;
+}
+
 /** A sampler made by {@link rejectionSampler}. */
-export interface RejectionSampler {
+export interface RejectionSampler extends SamplerCounts {
   /** Draws `n` accepted examples. The caller disposes the result. */
   sample(n: number): Promise<tf.Tensor>;
   /** The current estimate of the largest logit M. */
   readonly maxLogit: number;
   /** The γ in use (the option, or the quantile of F that `gammaQuantile` asked for). */
   readonly gamma: number;
-  /** Proposals `sample` has decided on so far (the burn-in not counted; a batch's proposals after the n-th acceptance are drawn but not counted). */
-  readonly proposals: number;
-  /** Proposals accepted so far (including those of a `sample` call that then failed). */
-  readonly accepted: number;
-  /** accepted ÷ proposals (NaN before the first `sample`). */
-  readonly acceptanceRate: number;
 }
 
 /** The DRS acceptance probability of a logit, for the largest logit `m`. */
@@ -274,6 +429,157 @@ export function acceptanceProbability(logit: number, m: number, gamma = 0, epsil
   if (gamma === 0) return Math.exp(d);
   const f = d - Math.log1p(-Math.exp(d - epsilon)) - gamma;
   return 1 / (1 + Math.exp(-f));
+}
+
+/** Validated {@link AcceptanceOptions}. */
+interface Settings {
+  readonly gamma: number;
+  readonly gammaQuantile: number | undefined;
+  readonly epsilon: number;
+  readonly burnIn: number;
+  readonly batchSize: number;
+  readonly maxProposals: number;
+  readonly quantile: number;
+}
+
+function settings(options: AcceptanceOptions, defaultBurnIn: number): Settings {
+  if (options.gamma !== undefined && options.gammaQuantile !== undefined)
+    throw new GANConfigError('gammaQuantile', 'give gamma or gammaQuantile, not both');
+  const gammaQuantile = options.gammaQuantile;
+  if (gammaQuantile !== undefined && !(gammaQuantile > 0 && gammaQuantile < 1))
+    throw new GANConfigError('gammaQuantile', `must be in (0, 1), got ${gammaQuantile}`);
+  const gamma = options.gamma ?? 0;
+  const epsilon = options.epsilon ?? 1e-6;
+  const burnIn = options.burnIn ?? defaultBurnIn;
+  const batchSize = options.batchSize ?? 1000;
+  const maxProposals = options.maxProposals ?? 1_000_000;
+  const quantile = options.maxLogitQuantile ?? 1;
+  if (!(quantile > 0 && quantile <= 1)) throw new GANConfigError('maxLogitQuantile', `must be in (0, 1], got ${quantile}`);
+  if (!Number.isFinite(gamma)) throw new GANConfigError('gamma', `must be finite, got ${gamma}`);
+  if (!(epsilon > 0 && Number.isFinite(epsilon)))
+    throw new GANConfigError('epsilon', `must be a positive number, got ${epsilon}`);
+  positiveInt('burnIn', burnIn);
+  positiveInt('batchSize', batchSize);
+  positiveInt('maxProposals', maxProposals);
+  checkSeed(options.seed);
+  return { gamma, gammaQuantile, epsilon, burnIn, batchSize, maxProposals, quantile };
+}
+
+/** One batch of proposals and their logits (read back); the caller disposes `x`. */
+type Propose = (n: number) => Promise<{ x: tf.Tensor; l: Float32Array }>;
+
+/** Proposals from `make(n)` (examples, their logits' computation, and a clean-up); reads the logits back, checking they are finite. */
+function proposer(make: (n: number) => { x: tf.Tensor; logits: () => tf.Tensor1D; done: () => void }): Propose {
+  return async (n) => {
+    const { x, logits: run, done } = make(n);
+    try {
+      const lt = tf.tidy(run);
+      const l = (await lt.data()) as Float32Array;
+      lt.dispose();
+      for (const v of l)
+        if (!Number.isFinite(v)) throw new DataError('rejectionSampler: the discriminator gave a non-finite logit');
+      return { x, l };
+    } catch (e) {
+      x.dispose();
+      throw e;
+    } finally {
+      done();
+    }
+  };
+}
+
+/** Shared counters of one sampler and the draws of its accept/reject decisions. */
+interface Tally {
+  proposals: number;
+  accepted: number;
+  readonly random: Random;
+}
+
+/** Rejection sampling from one proposal stream: M (and γ) from its burn-in, then `take`. */
+interface Stream {
+  readonly m: number;
+  readonly gamma: number;
+  /** `n` accepted examples; `budget.tried` counts proposals against `maxProposals` across streams. */
+  take(n: number, budget: { tried: number; wanted: number; have: number }): Promise<tf.Tensor>;
+}
+
+async function openStream(propose: Propose, set: Settings, tally: Tally): Promise<Stream> {
+  const seen = new Float32Array(set.burnIn);
+  for (let drawn = 0; drawn < set.burnIn; drawn += set.batchSize) {
+    const { x, l } = await propose(Math.min(set.batchSize, set.burnIn - drawn));
+    x.dispose();
+    seen.set(l, drawn);
+  }
+  seen.sort();
+  let m = seen[Math.min(set.burnIn - 1, Math.ceil(set.quantile * set.burnIn) - 1)] as number;
+  const raise = set.quantile === 1;
+  let gamma = set.gamma;
+  if (set.gammaQuantile !== undefined) {
+    // DRS's F for every burn-in logit at this M (the logits are sorted, and F rises with the logit).
+    const d = Math.min(0, (seen[Math.min(set.burnIn - 1, Math.ceil(set.gammaQuantile * set.burnIn) - 1)] as number) - m);
+    gamma = d - Math.log1p(-Math.exp(d - set.epsilon));
+  }
+  return {
+    get m() {
+      return m;
+    },
+    gamma,
+    async take(n, budget) {
+      const kept: tf.Tensor[] = [];
+      let have = 0;
+      try {
+        while (have < n) {
+          if (budget.tried >= set.maxProposals) {
+            const got = budget.have + have;
+            throw new GANConfigError(
+              'maxProposals',
+              `${budget.tried} proposals gave ${got} of ${budget.wanted} samples (acceptance ${(got / budget.tried).toExponential(2)}); raise maxProposals or lower gamma`,
+            );
+          }
+          const size = Math.min(set.batchSize, set.maxProposals - budget.tried);
+          const { x, l } = await propose(size);
+          budget.tried += size;
+          // M is raised from the whole batch, before any decision on it (exact rejection needs M ≥ every logit).
+          if (raise) for (const v of l) if (v > m) m = v;
+          const keep: number[] = [];
+          for (let i = 0; i < l.length && have + keep.length < n; i++) {
+            if (tally.random.next() < acceptanceProbability(l[i] as number, m, gamma, set.epsilon)) keep.push(i);
+          }
+          // Proposals after the n-th acceptance get no decision: count only those that did.
+          tally.proposals += have + keep.length === n ? (keep[keep.length - 1] as number) + 1 : l.length;
+          tally.accepted += keep.length;
+          try {
+            if (keep.length > 0) kept.push(tf.tidy(() => tf.gather(x, tf.tensor1d(keep, 'int32'))));
+          } finally {
+            x.dispose();
+          }
+          have += keep.length;
+        }
+      } catch (e) {
+        tf.dispose(kept);
+        throw e;
+      }
+      budget.have += have;
+      if (kept.length === 1) return kept[0] as tf.Tensor;
+      const out = tf.concat(kept, 0);
+      tf.dispose(kept);
+      return out;
+    },
+  };
+}
+
+function counts(tally: Tally): SamplerCounts {
+  return {
+    get proposals() {
+      return tally.proposals;
+    },
+    get accepted() {
+      return tally.accepted;
+    },
+    get acceptanceRate() {
+      return tally.proposals === 0 ? Number.NaN : tally.accepted / tally.proposals;
+    },
+  };
 }
 
 /**
@@ -297,119 +603,124 @@ export function acceptanceProbability(logit: number, m: number, gamma = 0, epsil
  */
 export async function rejectionSampler(options: RejectionSamplerOptions): Promise<RejectionSampler> {
   const { discriminator, generate } = options;
-  if (options.gamma !== undefined && options.gammaQuantile !== undefined)
-    throw new GANConfigError('gammaQuantile', 'give gamma or gammaQuantile, not both');
-  const gammaQuantile = options.gammaQuantile;
-  if (gammaQuantile !== undefined && !(gammaQuantile > 0 && gammaQuantile < 1))
-    throw new GANConfigError('gammaQuantile', `must be in (0, 1), got ${gammaQuantile}`);
-  let gamma = options.gamma ?? 0;
-  const epsilon = options.epsilon ?? 1e-6;
-  const burnIn = options.burnIn ?? 10_000;
-  const batchSize = options.batchSize ?? 1000;
-  const maxProposals = options.maxProposals ?? 1_000_000;
-  const quantile = options.maxLogitQuantile ?? 1;
-  if (!(quantile > 0 && quantile <= 1)) throw new GANConfigError('maxLogitQuantile', `must be in (0, 1], got ${quantile}`);
-  if (!Number.isFinite(gamma)) throw new GANConfigError('gamma', `must be finite, got ${gamma}`);
-  if (!(epsilon > 0 && Number.isFinite(epsilon)))
-    throw new GANConfigError('epsilon', `must be a positive number, got ${epsilon}`);
-  positiveInt('burnIn', burnIn);
-  positiveInt('batchSize', batchSize);
-  positiveInt('maxProposals', maxProposals);
-  checkSeed(options.seed);
-  const random = new Random(options.seed);
-
-  /** One batch: the proposals and their logits (read back). */
-  async function propose(n: number): Promise<{ x: tf.Tensor; l: Float32Array }> {
+  const set = settings(options, 10_000);
+  const tally: Tally = { proposals: 0, accepted: 0, random: new Random(options.seed) };
+  const propose = proposer((n) => {
     const x = draw('generated examples', generate, n, discriminator.inputShape);
-    try {
-      const lt = tf.tidy(() => logits(discriminator, x, false));
-      const l = (await lt.data()) as Float32Array;
-      lt.dispose();
-      for (const v of l)
-        if (!Number.isFinite(v)) throw new DataError('rejectionSampler: the discriminator gave a non-finite logit');
-      return { x, l };
-    } catch (e) {
-      x.dispose();
-      throw e;
-    }
-  }
+    return { x, logits: () => logits(discriminator, x, false), done: () => {} };
+  });
+  const stream = await openStream(propose, set, tally);
+  return Object.defineProperties(counts(tally) as RejectionSampler, {
+    maxLogit: { get: () => stream.m, enumerable: true },
+    gamma: { value: stream.gamma, enumerable: true },
+    sample: {
+      value: async (n: number) => {
+        positiveInt('n', n);
+        return stream.take(n, { tried: 0, wanted: n, have: 0 });
+      },
+    },
+  });
+}
 
-  const seen = new Float32Array(burnIn);
-  for (let drawn = 0; drawn < burnIn; drawn += batchSize) {
-    const { x, l } = await propose(Math.min(batchSize, burnIn - drawn));
-    x.dispose();
-    seen.set(l, drawn);
-  }
-  seen.sort();
-  let m = seen[Math.min(burnIn - 1, Math.ceil(quantile * burnIn) - 1)] as number;
-  const raise = quantile === 1;
-  if (gammaQuantile !== undefined) {
-    // DRS's F for every burn-in logit at this M (the logits are sorted, and F rises with the logit).
-    const f = (v: number) => {
-      const d = Math.min(0, v - m);
-      return d - Math.log1p(-Math.exp(d - epsilon));
-    };
-    gamma = f(seen[Math.min(burnIn - 1, Math.ceil(gammaQuantile * burnIn) - 1)] as number);
-  }
-  let proposals = 0;
-  let accepted = 0;
+/** Options of {@link conditionalRejectionSampler}. */
+export interface ConditionalRejectionSamplerOptions extends AcceptanceOptions {
+  /** A conditional discriminator whose logit estimates log(p_data(x | y) / p_g(x | y)) — see {@link fitConditionalDiscriminator}. */
+  readonly discriminator: ConditionalDiscriminator;
+  /** The conditional generator's samples for given classes (proposals). */
+  readonly generate: ConditionalSampleSource;
+}
 
-  return {
-    get maxLogit() {
-      return m;
-    },
-    get gamma() {
-      return gamma;
-    },
-    get proposals() {
-      return proposals;
-    },
-    get accepted() {
-      return accepted;
-    },
-    get acceptanceRate() {
-      return proposals === 0 ? Number.NaN : accepted / proposals;
-    },
-    async sample(n: number): Promise<tf.Tensor> {
-      positiveInt('n', n);
-      const kept: tf.Tensor[] = [];
-      let have = 0;
-      let tried = 0;
+/** A sampler made by {@link conditionalRejectionSampler}. */
+export interface ConditionalRejectionSampler extends SamplerCounts {
+  /**
+   * One accepted example per label, in the labels' order (class indices or one-hot rows, as the trainer
+   * takes them). The caller disposes the result.
+   */
+  sample(labels: LabelsInput): Promise<tf.Tensor>;
+  /** The discriminator's number of classes. */
+  readonly numClasses: number;
+  /** M per class. */
+  readonly maxLogits: readonly number[];
+  /** γ per class (the option, or each class's quantile of F). */
+  readonly gammas: readonly number[];
+}
+
+/**
+ * Discriminator rejection sampling for a conditional GAN: each class has its own proposal stream, G(z | y),
+ * its own M (and γ) from its own burn-in, and keeps x with probability exp(logit D(x | y) − M_y) — exact
+ * rejection sampling of p_data(x | y) when D is the optimal conditional discriminator
+ * ({@link fitConditionalDiscriminator}). The burn-in (`burnIn` proposals per class) runs for every class up
+ * front. Leak-free: only the returned tensor stays.
+ *
+ * @example
+ * ```ts
+ * const generate = (y: tf.Tensor1D) => trainer.sample(y.shape[0], y);
+ * await fitConditionalDiscriminator({ discriminator: critic, real: { x: images, labels }, generate, steps: 2000 });
+ * const drs = await conditionalRejectionSampler({ discriminator: critic, generate, maxLogitQuantile: 0.99 });
+ * const sevens = await drs.sample(new Array(16).fill(7));
+ * ```
+ * @throws {@link GANConfigError} for bad options or a discriminator without classes; in `sample`, labels that are
+ * not class indices ({@link DataError}, {@link ShapeMismatchError}) before any proposal, and `maxProposals` run out
+ * (over all classes of one call); {@link DataError} when the discriminator gives a non-finite logit.
+ */
+export async function conditionalRejectionSampler(
+  options: ConditionalRejectionSamplerOptions,
+): Promise<ConditionalRejectionSampler> {
+  const { discriminator, generate } = options;
+  const numClasses = discriminator.numClasses;
+  if (!(Number.isInteger(numClasses) && numClasses >= 1))
+    throw new GANConfigError(
+      'discriminator',
+      'must be conditional (numClasses ≥ 1); use rejectionSampler for an unconditional one',
+    );
+  const set = settings(options, 2000);
+  const tally: Tally = { proposals: 0, accepted: 0, random: new Random(options.seed) };
+  const streams: Stream[] = [];
+  for (let c = 0; c < numClasses; c++) {
+    const propose = proposer((n) => {
+      const y = tf.tidy(() => tf.fill([n], c, 'int32') as tf.Tensor1D);
       try {
-        while (have < n) {
-          if (tried >= maxProposals) {
-            throw new GANConfigError(
-              'maxProposals',
-              `${tried} proposals gave ${have} of ${n} samples (acceptance ${(have / tried).toExponential(2)}); raise maxProposals or lower gamma`,
-            );
-          }
-          const size = Math.min(batchSize, maxProposals - tried);
-          const { x, l } = await propose(size);
-          tried += size;
-          // M is raised from the whole batch, before any decision on it (exact rejection needs M ≥ every logit).
-          if (raise) for (const v of l) if (v > m) m = v;
-          const keep: number[] = [];
-          for (let i = 0; i < l.length && have + keep.length < n; i++) {
-            if (random.next() < acceptanceProbability(l[i] as number, m, gamma, epsilon)) keep.push(i);
-          }
-          // Proposals after the n-th acceptance get no decision: count only those that did.
-          proposals += have + keep.length === n ? (keep[keep.length - 1] as number) + 1 : l.length;
-          accepted += keep.length;
-          try {
-            if (keep.length > 0) kept.push(tf.tidy(() => tf.gather(x, tf.tensor1d(keep, 'int32'))));
-          } finally {
-            x.dispose();
-          }
-          have += keep.length;
-        }
+        const x = drawFor(generate, y, discriminator.inputShape);
+        return { x, logits: () => logits(discriminator, x, false, y), done: () => y.dispose() };
       } catch (e) {
-        tf.dispose(kept);
+        y.dispose();
         throw e;
       }
-      if (kept.length === 1) return kept[0] as tf.Tensor;
-      const out = tf.concat(kept, 0);
-      tf.dispose(kept);
-      return out;
+    });
+    streams.push(await openStream(propose, set, tally));
+  }
+  return Object.defineProperties(counts(tally) as ConditionalRejectionSampler, {
+    numClasses: { value: numClasses, enumerable: true },
+    maxLogits: { get: () => streams.map((s) => s.m), enumerable: true },
+    gammas: { value: streams.map((s) => s.gamma), enumerable: true },
+    sample: {
+      value: async (input: LabelsInput) => {
+        const y = await toLabels(input, numClasses, undefined, 'labels');
+        const wanted = Array.from((await y.data()) as Int32Array);
+        y.dispose();
+        if (wanted.length === 0) throw new GANConfigError('labels', 'ask for at least one sample');
+        const budget = { tried: 0, wanted: wanted.length, have: 0 };
+        const parts: tf.Tensor[] = [];
+        // Row of each wanted label in the class-ordered concatenation of the parts.
+        const where = new Int32Array(wanted.length);
+        try {
+          let offset = 0;
+          for (let c = 0; c < numClasses; c++) {
+            let k = 0;
+            wanted.forEach((label, i) => {
+              if (label === c) where[i] = offset + k++;
+            });
+            if (k === 0) continue;
+            parts.push(await (streams[c] as Stream).take(k, budget));
+            offset += k;
+          }
+          return tf.tidy(() =>
+            tf.gather(parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0), tf.tensor1d(where, 'int32')),
+          );
+        } finally {
+          tf.dispose(parts);
+        }
+      },
     },
-  };
+  });
 }

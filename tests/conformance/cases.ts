@@ -103,6 +103,8 @@ export interface BackendResults {
   readonly stabilizers: readonly StabilizerRun[];
   readonly secondOrder: readonly SecondOrderRun[];
   readonly sampling: SamplingRun;
+  /** The same with a conditional critic (projection) and three classes. */
+  readonly conditionalSampling: SamplingRun;
 }
 
 /** Discriminator rejection sampling: a few critic updates against fixed "generated" data, then accepted samples. */
@@ -472,6 +474,58 @@ export async function samplingRun(): Promise<SamplingRun> {
   return { ...out, leak: tf.memory().numTensors - start };
 }
 
+/** fitConditionalDiscriminator and conditionalRejectionSampler on the active backend, from deterministic data. */
+export async function conditionalSamplingRun(): Promise<SamplingRun> {
+  const start = tf.memory().numTensors;
+  const critic = conditionalMlpDiscriminator({
+    numClasses: 3,
+    conditioning: 'projection',
+    inputShape: [MLP_DIM],
+    hiddenUnits: [8],
+    seed: 81,
+  });
+  const x = tf.tidy(() => tf.add(tf.tensor2d(lcg(60 * MLP_DIM, 82), [60, MLP_DIM]), 0.5));
+  const labels = tf.tensor1d(
+    Array.from({ length: 60 }, (_, i) => i % 3),
+    'int32',
+  );
+  let call = 0;
+  // Proposals: deterministic values shifted by the class, a different batch each call, identical on every backend.
+  const generate = (y: tf.Tensor1D) =>
+    tf.add(
+      tf.tensor2d(lcg(y.shape[0] * MLP_DIM, 200 + call++), [y.shape[0], MLP_DIM]),
+      tf.reshape(tf.cast(y, 'float32'), [-1, 1]),
+    );
+  let out: Omit<SamplingRun, 'leak'> = { loss: Number.NaN, dMoved: 0, shape: [], proposals: 0, accepted: 0 };
+  try {
+    const w0 = await weights(critic.trainableVariables);
+    const fit = await sampling.fitConditionalDiscriminator({
+      discriminator: critic,
+      real: { x, labels },
+      generate,
+      steps: CONFORMANCE_SAMPLING_STEPS,
+      batchSize: 16,
+      seed: 83,
+    });
+    const dMoved = await maxChange(w0, critic.trainableVariables);
+    const drs = await sampling.conditionalRejectionSampler({
+      discriminator: critic,
+      generate,
+      burnIn: 32,
+      batchSize: 16,
+      seed: 84,
+    });
+    const s = await drs.sample(Array.from({ length: CONFORMANCE_SAMPLES }, (_, i) => (2 * i) % 3));
+    out = { loss: fit.loss, dMoved, shape: s.shape, proposals: drs.proposals, accepted: drs.accepted };
+    s.dispose();
+  } catch (e) {
+    out = { ...out, error: errorInfo(e) };
+  }
+  tf.dispose([x, labels]);
+  critic.dispose?.();
+  return { ...out, leak: tf.memory().numTensors - start };
+}
+
 /**
  * Runs the whole suite on `backend` (which must be registered) and leaves that backend active.
  * Each (model, loss) trains for `steps` steps from the same seeds, so the first step's losses are
@@ -489,5 +543,12 @@ export async function runConformance(backend: string, steps = CONFORMANCE_STEPS)
   for (const { model, loss } of CONFORMANCE_EXTRA_RUNS) training.push(await trainingRun(model, loss, steps));
   const stabilizerRuns = await runStabilizerCases();
   const secondOrder = [await secondOrderRun('dense'), await secondOrderRun('conv')];
-  return { backend, training, stabilizers: stabilizerRuns, secondOrder, sampling: await samplingRun() };
+  return {
+    backend,
+    training,
+    stabilizers: stabilizerRuns,
+    secondOrder,
+    sampling: await samplingRun(),
+    conditionalSampling: await conditionalSamplingRun(),
+  };
 }

@@ -153,21 +153,23 @@ export function conformanceSuite(
       }
     });
 
-    it('trains a critic against a frozen generator and rejection-samples with it as cpu does, leak-free', () => {
-      const run = results.sampling;
-      const ref = reference.sampling;
-      expect(run.error && `${run.error.name}: ${run.error.message}`).toBeUndefined();
-      expect(run.dMoved).toBeGreaterThan(0);
-      expect(run.shape).toEqual([CONFORMANCE_SAMPLES, 3]);
-      expect(run.leak).toBe(0);
-      console.info(
-        `[conformance] ${results.backend}: sampling loss ${run.loss.toFixed(6)} (cpu ${ref.loss.toFixed(6)}), ${run.proposals} proposals (cpu ${ref.proposals})`,
-      );
-      expect(relativeDifference(run.loss, ref.loss)).toBeLessThanOrEqual(RELATIVE_TOLERANCE);
-      // Accept/reject compares each proposal's probability with the same seeded uniform draw, so with logits
-      // ~1e-6 apart the decisions match cpu's; a flipped borderline decision would shift the count by a few.
-      expect(Math.abs(run.proposals - ref.proposals)).toBeLessThanOrEqual(2);
-    });
+    for (const which of ['sampling', 'conditionalSampling'] as const) {
+      it(`${which === 'sampling' ? '' : 'conditional: '}trains a critic against a frozen generator and rejection-samples with it as cpu does, leak-free`, () => {
+        const run = results[which];
+        const ref = reference[which];
+        expect(run.error && `${run.error.name}: ${run.error.message}`).toBeUndefined();
+        expect(run.dMoved).toBeGreaterThan(0);
+        expect(run.shape).toEqual([CONFORMANCE_SAMPLES, 3]);
+        expect(run.leak).toBe(0);
+        console.info(
+          `[conformance] ${results.backend}: ${which} loss ${run.loss.toFixed(6)} (cpu ${ref.loss.toFixed(6)}), ${run.proposals} proposals (cpu ${ref.proposals})`,
+        );
+        expect(relativeDifference(run.loss, ref.loss)).toBeLessThanOrEqual(RELATIVE_TOLERANCE);
+        // Accept/reject compares each proposal's probability with the same seeded uniform draw, so with logits
+        // ~1e-6 apart the decisions match cpu's; a flipped borderline decision would shift the count by a few.
+        expect(Math.abs(run.proposals - ref.proposals)).toBeLessThanOrEqual(2);
+      });
+    }
 
     it('computes second-order gradients (d/dθ of a gradient penalty) of a dense and a conv D as cpu does', () => {
       expect(results.secondOrder.map(describeError).filter(Boolean)).toEqual([]);
