@@ -491,6 +491,27 @@ describe('conditional DRS: fitConditionalDiscriminator and conditionalRejectionS
       [1, 2, 3],
       [4, 5, 6],
     ]);
+    // A function source's labels are checked as drawn — fractional ones on the first draw, before anything moves…
+    await expect(
+      sampling.fitConditionalDiscriminator({
+        ...base,
+        real: (n) => ({ x: tf.zeros([n, 1]), labels: tf.fill([n], 0.5) as tf.Tensor1D }),
+      }),
+    ).rejects.toBeInstanceOf(DataError);
+    expect(tf.memory().numTensors).toBe(before);
+    expect(await w.array()).toEqual([
+      [1, 2, 3],
+      [4, 5, 6],
+    ]);
+    // …and out-of-range ones at a later update, as a typed error, leak-free.
+    let draws = 0;
+    await expect(
+      sampling.fitConditionalDiscriminator({
+        ...base,
+        real: (n) => ({ x: tf.zeros([n, 1]), labels: tf.fill([n], draws++ < 3 ? 1 : 5, 'int32') as tf.Tensor1D }),
+      }),
+    ).rejects.toThrow(/real labels: label 0 is 5, outside \[0, 1\]/);
+    expect(tf.memory().numTensors).toBe(before);
     // A function source: fresh batches every update; only D's variables move and nothing leaks.
     let seed = 900;
     const r = await sampling.fitConditionalDiscriminator({
@@ -541,12 +562,13 @@ describe('conditional DRS: fitConditionalDiscriminator and conditionalRejectionS
     }
     expect(Math.abs(drs.acceptanceRate - Math.exp(-maxLogit))).toBeLessThan(0.02);
     expect(drs.accepted).toBe(6000);
-    // One-hot rows are labels too.
-    const oneHot = await drs.sample([
-      [0, 1],
-      [1, 0],
-    ]);
-    expect(oneHot.shape).toEqual([2, 1]);
+    // One-hot rows are labels too: 300 rows of class 1, then 300 of class 0.
+    const oneHot = await drs.sample([...new Array(300).fill([0, 1]), ...new Array(300).fill([1, 0])]);
+    expect(oneHot.shape).toEqual([600, 1]);
+    const h = Array.from((await oneHot.data()) as Float32Array);
+    const meanOf = (a: number[]) => a.reduce((p, q) => p + q, 0) / a.length;
+    expect(Math.abs(meanOf(h.slice(0, 300)) + 1)).toBeLessThan(0.15);
+    expect(Math.abs(meanOf(h.slice(300)) - 1)).toBeLessThan(0.15);
     tf.dispose([x, oneHot]);
     d.dispose?.();
   }, 60_000);
@@ -554,6 +576,7 @@ describe('conditional DRS: fitConditionalDiscriminator and conditionalRejectionS
   it('errors: bad labels before any proposal, an unconditional D, exhausted proposals — typed and leak-free', async () => {
     const { d } = conditionalQuadraticD(EXACT);
     const plain = quadraticD().d;
+    const start = tf.memory().numTensors;
     await expect(
       sampling.conditionalRejectionSampler({
         discriminator: plain as unknown as ConditionalDiscriminator,
@@ -566,6 +589,21 @@ describe('conditional DRS: fitConditionalDiscriminator and conditionalRejectionS
     await expect(
       sampling.conditionalRejectionSampler({ discriminator: d, generate: (y) => tf.zeros([y.shape[0], 3]), burnIn: 10 }),
     ).rejects.toBeInstanceOf(ShapeMismatchError);
+    await expect(
+      sampling.conditionalRejectionSampler({
+        discriminator: d,
+        generate: (y) => tf.div(tf.zeros([y.shape[0], 1]), 0),
+        burnIn: 10,
+      }),
+    ).rejects.toThrow(/conditionalRejectionSampler: the discriminator gave a non-finite logit/);
+    expect(tf.memory().numTensors).toBe(start); // the constructors' error paths free their proposals
+    // The unconditional pair refuses a conditional critic up front, naming the function to use.
+    await expect(sampling.rejectionSampler({ discriminator: d as never, generate: proposal })).rejects.toThrow(
+      /conditionalRejectionSampler/,
+    );
+    await expect(
+      sampling.fitDiscriminator({ discriminator: d as never, real: tf.zeros([4, 1]), generate: proposal, steps: 1 }),
+    ).rejects.toThrow(/fitConditionalDiscriminator/);
     const s = await sampling.conditionalRejectionSampler({
       discriminator: d,
       generate: conditionalProposal,
@@ -579,10 +617,29 @@ describe('conditional DRS: fitConditionalDiscriminator and conditionalRejectionS
     await expect(s.sample([0.5])).rejects.toBeInstanceOf(DataError);
     await expect(s.sample([])).rejects.toBeInstanceOf(GANConfigError);
     expect(s.proposals).toBe(0); // nothing drawn for bad labels
-    // The budget covers all classes of one call.
-    await expect(s.sample([...new Array(500).fill(0), ...new Array(500).fill(1)])).rejects.toThrow(
-      /maxProposals: 300 proposals gave \d+ of 1000/,
-    );
+    await expect(s.sample(new Array(1000).fill(1))).rejects.toThrow(/maxProposals: 300 proposals gave \d+ of 1000/);
+    expect(tf.memory().numTensors).toBe(before);
+    // The budget covers all classes of one call and counts only proposals decided on. γ = 0: acceptance e^−1.36 ≈ 0.26.
+    const exact = await sampling.conditionalRejectionSampler({
+      discriminator: d,
+      generate: conditionalProposal,
+      burnIn: 1000,
+      batchSize: 100,
+      maxProposals: 130,
+      seed: 12,
+    });
+    // One of class 0 decides a few proposals and leaves the rest of the budget to class 1 (a batch's undecided
+    // proposals must not count: 100 of them would leave class 1 only 30).
+    const few = await exact.sample([0, ...new Array(20).fill(1)]);
+    expect(few.shape).toEqual([21, 1]);
+    expect(exact.proposals).toBeLessThanOrEqual(130);
+    few.dispose();
+    // 20 of class 0 take ~78 decisions; class 1 cannot find 20 more in what is left of the call's 130.
+    const error = await exact.sample([...new Array(20).fill(0), ...new Array(20).fill(1)]).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(GANConfigError);
+    const got = Number(/gave (\d+) of 40/.exec((error as Error).message)?.[1]);
+    expect(got).toBeGreaterThanOrEqual(20); // class 0 finished: the budget was shared, not per class
+    expect(got).toBeLessThan(40);
     expect(tf.memory().numTensors).toBe(before);
     plain.dispose?.();
     d.dispose?.();

@@ -90,7 +90,11 @@ export interface FitDiscriminatorOptions extends CriticTrainingOptions {
 export interface FitConditionalDiscriminatorOptions extends CriticTrainingOptions {
   /** A conditional discriminator D(x | y): one realness logit per example (an ACGAN class head is ignored). */
   readonly discriminator: ConditionalDiscriminator;
-  /** Real examples with their classes: tensors that batches are drawn from at random, or a function returning `n` fresh ones. */
+  /**
+   * Real examples with their classes: tensors that batches are drawn from at random (the labels checked once,
+   * up front), or a function returning `n` fresh ones (each batch's labels read back and checked before its
+   * update: a bad one stops the fit with a {@link DataError}, the updates before it kept).
+   */
   readonly real: LabeledExamples | LabeledSampleSource;
   /**
    * The frozen conditional generator, asked for the real batch's classes — so both sides share the class
@@ -157,6 +161,11 @@ function checkTraining(options: CriticTrainingOptions, discriminator: AnyDiscrim
   if (discriminator.trainableVariables.length === 0) {
     throw new GANConfigError('discriminator', 'has no trainable variables: there is nothing to fit');
   }
+  return { batchSize, logEvery };
+}
+
+/** Checks the learning-rate schedule, if any (after the data probes, as before). */
+function checkSchedule(options: CriticTrainingOptions): void {
   if (options.schedule !== undefined) {
     if (typeof options.schedule !== 'function')
       throw new GANConfigError('schedule', 'must be a function (step) => learning rate');
@@ -165,18 +174,25 @@ function checkTraining(options: CriticTrainingOptions, discriminator: AnyDiscrim
       throw new GANConfigError('schedule', `returned ${String(first)} for step 0; expected a finite number ≥ 0`);
     }
   }
-  return { batchSize, logEvery };
 }
 
-/**
- * The update loop both fits share: `loss(random)`, called inside `tf.tidy` once per update, draws a batch
- * and returns the closure `optimizer.minimize` differentiates.
- */
+/** One update's batch: `loss(random)`, called inside `tf.tidy`, returns the closure `optimizer.minimize` differentiates. */
+interface CriticUpdate {
+  /** Who is training, for messages. */
+  readonly name: string;
+  /** Runs before each update, outside `tf.tidy` (e.g. reading a batch's labels back to check them). */
+  readonly prepare?: (random: Random) => Promise<void>;
+  readonly loss: (random: Random) => () => tf.Scalar;
+  /** Runs after each update (and when the loop stops on an error) to free what `prepare` kept. */
+  readonly release?: () => void;
+}
+
+/** The update loop both fits share. */
 async function trainCritic(
   options: CriticTrainingOptions,
   vars: readonly tf.Variable[],
   logEvery: number,
-  loss: (random: Random) => () => tf.Scalar,
+  update: CriticUpdate,
 ): Promise<FitDiscriminatorResult> {
   const optimizer = options.optimizer ?? tf.train.adam(1e-3, 0.9);
   let rate: ((step: number) => number) | undefined;
@@ -207,7 +223,7 @@ async function trainCritic(
     mean = values.reduce((a, b) => a + b, 0) / values.length;
     if (!Number.isFinite(mean)) {
       throw new GANError(
-        `fitDiscriminator: the loss is not finite (NaN or Infinity) by update ${done}; the discriminator's variables have moved`,
+        `${update.name}: the loss is not finite (NaN or Infinity) by update ${done}; the discriminator's variables have moved`,
       );
     }
     // Let timers and UI events run (an abort from a timer is seen at the next update).
@@ -216,7 +232,13 @@ async function trainCritic(
   try {
     while (done < options.steps && !options.signal?.aborted) {
       rate?.(done);
-      const cost = tf.tidy(() => optimizer.minimize(loss(random), true, vars as tf.Variable[]) as tf.Scalar);
+      let cost: tf.Scalar;
+      try {
+        await update.prepare?.(random);
+        cost = tf.tidy(() => optimizer.minimize(update.loss(random), true, vars as tf.Variable[]) as tf.Scalar);
+      } finally {
+        update.release?.();
+      }
       pending.push(cost);
       done++;
       if (pending.length === logEvery) {
@@ -252,6 +274,7 @@ const rows = (random: Random, n: number, batchSize: number): tf.Tensor1D =>
  */
 export async function fitDiscriminator(options: FitDiscriminatorOptions): Promise<FitDiscriminatorResult> {
   const { discriminator, real, generate } = options;
+  unconditional(discriminator, 'fitConditionalDiscriminator');
   const { batchSize, logEvery } = checkTraining(options, discriminator);
   const shape = discriminator.inputShape;
   if (typeof real !== 'function') {
@@ -262,25 +285,34 @@ export async function fitDiscriminator(options: FitDiscriminatorOptions): Promis
     draw('real examples', real, batchSize, shape).dispose();
   }
   draw('generated examples', generate, batchSize, shape).dispose();
+  checkSchedule(options);
   const n = typeof real === 'function' ? 0 : (real.shape[0] as number);
-  return trainCritic(options, discriminator.trainableVariables, logEvery, (random) => {
-    const x = typeof real === 'function' ? real(batchSize) : tf.gather(real, rows(random, n, batchSize));
-    checkExamples('real examples', x, shape, batchSize);
-    const fake = generate(batchSize);
-    checkExamples('generated examples', fake, shape, batchSize);
-    // Training mode, as the trainer's D updates (batch-norm batch statistics, dropout).
-    return () => crossEntropy(logits(discriminator, x, true), logits(discriminator, fake, true));
+  return trainCritic(options, discriminator.trainableVariables, logEvery, {
+    name: 'fitDiscriminator',
+    loss: (random) => {
+      const x = typeof real === 'function' ? real(batchSize) : tf.gather(real, rows(random, n, batchSize));
+      checkExamples('real examples', x, shape, batchSize);
+      const fake = generate(batchSize);
+      checkExamples('generated examples', fake, shape, batchSize);
+      // Training mode, as the trainer's D updates (batch-norm batch statistics, dropout).
+      return () => crossEntropy(logits(discriminator, x, true), logits(discriminator, fake, true));
+    },
   });
 }
 
-/** Checks a labeled batch: `x` `[n, ...shape]`, labels `[n]`; returns the labels as int32. */
-function labeledBatch(what: string, b: LabeledExamples, shape: readonly number[], n: number): LabeledExamples {
+/** A JavaScript caller can pass either kind: say which function fits. */
+function unconditional(discriminator: AnyDiscriminator, instead: string): void {
+  if (discriminator.numClasses !== undefined)
+    throw new GANConfigError('discriminator', `is conditional (numClasses ${discriminator.numClasses}); use ${instead}`);
+}
+
+/** Checks a labeled batch's shapes: `x` `[n, ...shape]`, labels `[n]` (their values: {@link toLabels}). */
+function checkLabeled(what: string, b: LabeledExamples, shape: readonly number[], n: number): void {
   if (b === null || typeof b !== 'object' || !(b.x instanceof tf.Tensor) || !(b.labels instanceof tf.Tensor))
     throw new GANConfigError(what, 'must be { x, labels } tensors');
   checkExamples(`${what} x`, b.x, shape, n);
   if (b.labels.rank !== 1 || b.labels.shape[0] !== n)
     throw new ShapeMismatchError(`${what} labels (one class index per example)`, `[${n}]`, `[${b.labels.shape.join(', ')}]`);
-  return { x: b.x, labels: b.labels.dtype === 'int32' ? b.labels : (tf.cast(b.labels, 'int32') as tf.Tensor1D) };
 }
 
 /** Calls a conditional source for `labels` inside `tf.tidy` and checks the result is `[n, ...shape]`. */
@@ -317,23 +349,37 @@ export async function fitConditionalDiscriminator(options: FitConditionalDiscrim
   const shape = discriminator.inputShape;
   let labels: tf.Tensor1D | undefined;
   let n = 0;
+  /** A function source's batch, drawn and checked (labels read back) before each update. */
+  let held: LabeledExamples | undefined;
+  const release = () => {
+    if (held !== undefined) tf.dispose([held.x, held.labels]);
+    held = undefined;
+  };
+  const prepare = async () => {
+    if (typeof real !== 'function') return;
+    const [x, raw] = tf.tidy(() => {
+      const b = real(batchSize);
+      checkLabeled('real examples', b, shape, batchSize);
+      return [b.x, b.labels];
+    });
+    try {
+      held = { x, labels: await toLabels(raw, numClasses, batchSize, 'real labels') };
+    } catch (e) {
+      x.dispose();
+      throw e;
+    } finally {
+      raw.dispose();
+    }
+  };
   if (typeof real !== 'function') {
-    const b = labeledBatch('real examples', real, shape, real?.x?.shape?.[0] ?? 0);
-    if (b.labels !== real.labels) b.labels.dispose();
+    checkLabeled('real examples', real, shape, real?.x?.shape?.[0] ?? 0);
     n = real.x.shape[0] as number;
     if (n === 0) throw new DataError('fitConditionalDiscriminator: the real data is empty');
     await assertFinite(real.x, 'real examples');
     labels = await toLabels(real.labels, numClasses, n, 'real labels');
   } else {
-    const b = tf.tidy(() => {
-      const r = labeledBatch('real examples', real(batchSize), shape, batchSize);
-      return [r.x, r.labels] as const;
-    });
-    try {
-      (await toLabels(b[1], numClasses, batchSize, 'real labels')).dispose();
-    } finally {
-      tf.dispose([...b]);
-    }
+    await prepare();
+    release();
   }
   try {
     const y = tf.tidy(() => tf.fill([batchSize], 0, 'int32') as tf.Tensor1D);
@@ -342,16 +388,22 @@ export async function fitConditionalDiscriminator(options: FitConditionalDiscrim
     } finally {
       y.dispose();
     }
-    return await trainCritic(options, discriminator.trainableVariables, logEvery, (random) => {
-      let b: LabeledExamples;
-      if (typeof real === 'function') b = labeledBatch('real examples', real(batchSize), shape, batchSize);
-      else {
-        const idx = rows(random, n, batchSize);
-        b = { x: tf.gather(real.x, idx), labels: tf.gather(labels as tf.Tensor1D, idx) };
-      }
-      const fake = generate(b.labels);
-      checkExamples('generated examples', fake, shape, batchSize);
-      return () => crossEntropy(logits(discriminator, b.x, true, b.labels), logits(discriminator, fake, true, b.labels));
+    checkSchedule(options);
+    return await trainCritic(options, discriminator.trainableVariables, logEvery, {
+      name: 'fitConditionalDiscriminator',
+      prepare,
+      release,
+      loss: (random) => {
+        let b: LabeledExamples;
+        if (held !== undefined) b = held;
+        else {
+          const idx = rows(random, n, batchSize);
+          b = { x: tf.gather((real as LabeledExamples).x, idx), labels: tf.gather(labels as tf.Tensor1D, idx) };
+        }
+        const fake = generate(b.labels);
+        checkExamples('generated examples', fake, shape, batchSize);
+        return () => crossEntropy(logits(discriminator, b.x, true, b.labels), logits(discriminator, fake, true, b.labels));
+      },
     });
   } finally {
     labels?.dispose();
@@ -389,7 +441,10 @@ export interface AcceptanceOptions {
   readonly maxLogitQuantile?: number;
   /** Proposals per batch. Default 1 000. */
   readonly batchSize?: number;
-  /** Gives up after drawing this many proposals in one `sample` call (an error, not a short result). Default 1 000 000. */
+  /**
+   * Gives up after deciding on this many proposals in one `sample` call (an error, not a short result); a
+   * batch never draws past it. Default 1 000 000.
+   */
   readonly maxProposals?: number;
   /** Seed of the accept/reject draws. */
   readonly seed?: number;
@@ -469,15 +524,14 @@ function settings(options: AcceptanceOptions, defaultBurnIn: number): Settings {
 type Propose = (n: number) => Promise<{ x: tf.Tensor; l: Float32Array }>;
 
 /** Proposals from `make(n)` (examples, their logits' computation, and a clean-up); reads the logits back, checking they are finite. */
-function proposer(make: (n: number) => { x: tf.Tensor; logits: () => tf.Tensor1D; done: () => void }): Propose {
+function proposer(name: string, make: (n: number) => { x: tf.Tensor; logits: () => tf.Tensor1D; done: () => void }): Propose {
   return async (n) => {
     const { x, logits: run, done } = make(n);
     try {
       const lt = tf.tidy(run);
       const l = (await lt.data()) as Float32Array;
       lt.dispose();
-      for (const v of l)
-        if (!Number.isFinite(v)) throw new DataError('rejectionSampler: the discriminator gave a non-finite logit');
+      for (const v of l) if (!Number.isFinite(v)) throw new DataError(`${name}: the discriminator gave a non-finite logit`);
       return { x, l };
     } catch (e) {
       x.dispose();
@@ -499,7 +553,10 @@ interface Tally {
 interface Stream {
   readonly m: number;
   readonly gamma: number;
-  /** `n` accepted examples; `budget.tried` counts proposals against `maxProposals` across streams. */
+  /**
+   * `n` accepted examples; `budget.tried` counts the proposals decided on against `maxProposals` across
+   * streams (a stream's last batch draws up to `batchSize − 1` more that get no decision and are not counted).
+   */
   take(n: number, budget: { tried: number; wanted: number; have: number }): Promise<tf.Tensor>;
 }
 
@@ -538,7 +595,6 @@ async function openStream(propose: Propose, set: Settings, tally: Tally): Promis
           }
           const size = Math.min(set.batchSize, set.maxProposals - budget.tried);
           const { x, l } = await propose(size);
-          budget.tried += size;
           // M is raised from the whole batch, before any decision on it (exact rejection needs M ≥ every logit).
           if (raise) for (const v of l) if (v > m) m = v;
           const keep: number[] = [];
@@ -546,7 +602,9 @@ async function openStream(propose: Propose, set: Settings, tally: Tally): Promis
             if (tally.random.next() < acceptanceProbability(l[i] as number, m, gamma, set.epsilon)) keep.push(i);
           }
           // Proposals after the n-th acceptance get no decision: count only those that did.
-          tally.proposals += have + keep.length === n ? (keep[keep.length - 1] as number) + 1 : l.length;
+          const decided = have + keep.length === n ? (keep[keep.length - 1] as number) + 1 : l.length;
+          tally.proposals += decided;
+          budget.tried += decided;
           tally.accepted += keep.length;
           try {
             if (keep.length > 0) kept.push(tf.tidy(() => tf.gather(x, tf.tensor1d(keep, 'int32'))));
@@ -603,9 +661,10 @@ function counts(tally: Tally): SamplerCounts {
  */
 export async function rejectionSampler(options: RejectionSamplerOptions): Promise<RejectionSampler> {
   const { discriminator, generate } = options;
+  unconditional(discriminator, 'conditionalRejectionSampler');
   const set = settings(options, 10_000);
   const tally: Tally = { proposals: 0, accepted: 0, random: new Random(options.seed) };
-  const propose = proposer((n) => {
+  const propose = proposer('rejectionSampler', (n) => {
     const x = draw('generated examples', generate, n, discriminator.inputShape);
     return { x, logits: () => logits(discriminator, x, false), done: () => {} };
   });
@@ -614,6 +673,9 @@ export async function rejectionSampler(options: RejectionSamplerOptions): Promis
     maxLogit: { get: () => stream.m, enumerable: true },
     gamma: { value: stream.gamma, enumerable: true },
     sample: {
+      enumerable: true,
+      writable: true,
+      configurable: true,
       value: async (n: number) => {
         positiveInt('n', n);
         return stream.take(n, { tried: 0, wanted: n, have: 0 });
@@ -677,7 +739,7 @@ export async function conditionalRejectionSampler(
   const tally: Tally = { proposals: 0, accepted: 0, random: new Random(options.seed) };
   const streams: Stream[] = [];
   for (let c = 0; c < numClasses; c++) {
-    const propose = proposer((n) => {
+    const propose = proposer('conditionalRejectionSampler', (n) => {
       const y = tf.tidy(() => tf.fill([n], c, 'int32') as tf.Tensor1D);
       try {
         const x = drawFor(generate, y, discriminator.inputShape);
@@ -694,6 +756,9 @@ export async function conditionalRejectionSampler(
     maxLogits: { get: () => streams.map((s) => s.m), enumerable: true },
     gammas: { value: streams.map((s) => s.gamma), enumerable: true },
     sample: {
+      enumerable: true,
+      writable: true,
+      configurable: true,
       value: async (input: LabelsInput) => {
         const y = await toLabels(input, numClasses, undefined, 'labels');
         const wanted = Array.from((await y.data()) as Int32Array);
