@@ -68,6 +68,49 @@ function stopper(steps: number, log: RunLog, name: string) {
   };
 }
 
+/**
+ * Discriminator rejection sampling for the eval: a fresh `critic` trained against the frozen (EMA) G with
+ * Adam(2e-4, β1 0.9) on the recipe's batch size, then `draw` samples through it. `draw` gets the fit's
+ * options; returns the kept samples in [0, 1], the acceptance rate and the seconds spent. The critic is disposed.
+ */
+async function throughDrs(
+  name: string,
+  recipe: MnistRecipe,
+  seed: number,
+  ema: stabilizers.GeneratorEma | undefined,
+  critic: { dispose?(): void },
+  log: RunLog,
+  draw: (fit: sampling.CriticTrainingOptions) => Promise<{ kept: tf.Tensor; acceptance: number }>,
+): Promise<{ samples: tf.Tensor; acceptance: number; seconds: number }> {
+  const started = Date.now();
+  const optimizer = tf.train.adam(2e-4, 0.9);
+  ema?.swap();
+  let samples: tf.Tensor;
+  let acceptance: number;
+  try {
+    const r = await draw({
+      steps: recipe.drs,
+      batchSize: recipe.batchSize,
+      optimizer,
+      seed: seed + 4,
+      logEvery: 500,
+      onProgress: (step, l) => log(`  ${name} seed ${seed} critic step ${step}: loss ${l.toFixed(3)}`),
+    });
+    acceptance = r.acceptance;
+    samples = tf.tidy(() => tf.div(tf.add(r.kept, 1), 2));
+    r.kept.dispose();
+  } finally {
+    ema?.swap();
+    optimizer.dispose();
+    critic.dispose?.();
+  }
+  const seconds = (Date.now() - started) / 1000;
+  log(
+    `  ${name} seed ${seed}: rejection sampling kept ${(100 * acceptance).toFixed(1)} % of proposals; critic and sampling ${seconds.toFixed(0)} s`,
+  );
+  return { samples, acceptance, seconds };
+}
+
 /** The seed's MNIST MLP GAN with library defaults (Adam 2e-4 β1 0.5, non-saturating loss), data in [−1, 1]. */
 export async function runMnistGan(seed: number, recipe: MnistRecipe, classifier: MnistClassifierT, log: RunLog) {
   const { train } = split();
@@ -99,40 +142,18 @@ export async function runMnistGan(seed: number, recipe: MnistRecipe, classifier:
     log(
       `  mnist seed ${seed}: sampled directly Parzen ${score.parzen.mean.toFixed(1)} ± ${score.parzen.standardError.toFixed(1)}, FD ${score.fd.toFixed(2)}`,
     );
-    const drsStarted = Date.now();
     const critic = mlpDiscriminator({ seed: seed + 2 });
-    const optimizer = tf.train.adam(2e-4, 0.9);
-    ema?.swap();
-    try {
-      const generate = (n: number) => trainer.sample(n);
-      await sampling.fitDiscriminator({
-        discriminator: critic,
-        real: x,
-        generate,
-        steps: recipe.drs,
-        batchSize: recipe.batchSize,
-        optimizer,
-        seed: seed + 4,
-        logEvery: 500,
-        onProgress: (s, l) => log(`  mnist seed ${seed} critic step ${s}: loss ${l.toFixed(3)}`),
-      });
+    const generate = (n: number) => trainer.sample(n);
+    const r = await throughDrs('mnist', recipe, seed, ema, critic, log, async (fit) => {
+      await sampling.fitDiscriminator({ ...fit, discriminator: critic, real: x, generate });
       const drs = await sampling.rejectionSampler({ discriminator: critic, generate, seed: seed + 5, maxLogitQuantile: 0.99 });
-      const kept = await drs.sample(10000);
-      acceptance = drs.acceptanceRate;
-      samples.dispose();
-      samples = tf.tidy(() => tf.div(tf.add(kept, 1), 2)) as tf.Tensor2D;
-      kept.dispose();
-    } finally {
-      ema?.swap();
-      optimizer.dispose();
-      critic.dispose?.();
-    }
-    const drsSeconds = (Date.now() - drsStarted) / 1000;
-    seconds += drsSeconds;
+      return { kept: await drs.sample(10000), acceptance: drs.acceptanceRate };
+    });
+    samples.dispose();
+    samples = r.samples as tf.Tensor2D;
+    acceptance = r.acceptance;
+    seconds += r.seconds;
     score = await scoreUnconditional(samples, classifier);
-    log(
-      `  mnist seed ${seed}: rejection sampling kept ${(100 * (acceptance ?? 0)).toFixed(1)} % of proposals; critic and sampling ${drsSeconds.toFixed(0)} s`,
-    );
   }
   tf.dispose([x, samples]);
   ema?.dispose();
@@ -217,45 +238,23 @@ export async function runCgan(
     // Conditional discriminator rejection sampling: a fresh conditional critic (no class head) against the frozen (EMA) G.
     direct = accuracy;
     log(`  cgan seed ${seed}: sampled directly ${(100 * accuracy.accuracy).toFixed(1)} %`);
-    const drsStarted = Date.now();
     const critic = conditionalMlpDiscriminator({ numClasses: 10, seed: seed + 2 });
-    const optimizer = tf.train.adam(2e-4, 0.9);
-    ema?.swap();
-    try {
-      const generate = (y: tf.Tensor1D) => trainer.sample(y.shape[0], y);
-      await sampling.fitConditionalDiscriminator({
-        discriminator: critic,
-        real: { x, labels },
-        generate,
-        steps: recipe.drs,
-        batchSize: recipe.batchSize,
-        optimizer,
-        seed: seed + 4,
-        logEvery: 500,
-        onProgress: (step, l) => log(`  cgan seed ${seed} critic step ${step}: loss ${l.toFixed(3)}`),
-      });
+    const generate = (y: tf.Tensor1D) => trainer.sample(y.shape[0], y);
+    const r = await throughDrs('cgan', recipe, seed, ema, critic, log, async (fit) => {
+      await sampling.fitConditionalDiscriminator({ ...fit, discriminator: critic, real: { x, labels }, generate });
       const drs = await sampling.conditionalRejectionSampler({
         discriminator: critic,
         generate,
         seed: seed + 5,
         maxLogitQuantile: 0.99,
       });
-      const kept = await drs.sample(wanted);
-      acceptance = drs.acceptanceRate;
-      samples.dispose();
-      samples = tf.tidy(() => tf.div(tf.add(kept, 1), 2));
-      kept.dispose();
-    } finally {
-      ema?.swap();
-      optimizer.dispose();
-      critic.dispose?.();
-    }
-    const drsSeconds = (Date.now() - drsStarted) / 1000;
-    total += drsSeconds;
+      return { kept: await drs.sample(wanted), acceptance: drs.acceptanceRate };
+    });
+    samples.dispose();
+    samples = r.samples;
+    acceptance = r.acceptance;
+    total += r.seconds;
     accuracy = await metrics.conditionalAccuracy(classifier.predict, samples, wanted);
-    log(
-      `  cgan seed ${seed}: rejection sampling kept ${(100 * (acceptance ?? 0)).toFixed(1)} % of proposals; critic and sampling ${drsSeconds.toFixed(0)} s`,
-    );
   }
   tf.dispose([x, labels, samples]);
   ema?.dispose();

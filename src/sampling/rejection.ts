@@ -13,6 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { type LabelsInput, toLabels } from '../conditional/labels';
 import { DataError, GANConfigError, GANError, ShapeMismatchError } from '../errors';
+import { minimax } from '../losses/builtins';
 import type { AnyDiscriminator, ConditionalDiscriminator, Discriminator } from '../models/types';
 import { Random } from '../random';
 import { type LearningRateFunction, learningRateSchedule } from '../training/callbacks';
@@ -145,10 +146,9 @@ function logits(discriminator: AnyDiscriminator, x: tf.Tensor, training: boolean
   return tf.reshape(out, [-1]);
 }
 
-/** −log σ(l_real) − log(1 − σ(l_fake)), averaged: softplus(−l_real) + softplus(l_fake). */
-function crossEntropy(realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar {
-  return tf.add(tf.mean(tf.softplus(tf.neg(realLogits))), tf.mean(tf.softplus(fakeLogits))) as tf.Scalar;
-}
+/** −E[log D(x)] − E[log(1 − D(G(z)))]: the paper's discriminator loss, as the trainer computes it. */
+const crossEntropy = (realLogits: tf.Tensor, fakeLogits: tf.Tensor): tf.Scalar =>
+  minimax().discriminator({ realLogits, fakeLogits });
 
 /** Checks the options every critic fit shares (nothing changes); returns batchSize and logEvery. */
 function checkTraining(options: CriticTrainingOptions, discriminator: AnyDiscriminator): { batchSize: number; logEvery: number } {
@@ -306,6 +306,14 @@ function unconditional(discriminator: AnyDiscriminator, instead: string): void {
     throw new GANConfigError('discriminator', `is conditional (numClasses ${discriminator.numClasses}); use ${instead}`);
 }
 
+/** The other way round: returns the number of classes. */
+function conditional(discriminator: ConditionalDiscriminator, instead: string): number {
+  const numClasses = discriminator.numClasses;
+  if (!(Number.isInteger(numClasses) && numClasses >= 1))
+    throw new GANConfigError('discriminator', `must be conditional (numClasses ≥ 1); use ${instead} for an unconditional one`);
+  return numClasses;
+}
+
 /** Checks a labeled batch's shapes: `x` `[n, ...shape]`, labels `[n]` (their values: {@link toLabels}). */
 function checkLabeled(what: string, b: LabeledExamples, shape: readonly number[], n: number): void {
   if (b === null || typeof b !== 'object' || !(b.x instanceof tf.Tensor) || !(b.labels instanceof tf.Tensor))
@@ -339,12 +347,7 @@ function drawFor(source: ConditionalSampleSource, labels: tf.Tensor1D, shape: re
  */
 export async function fitConditionalDiscriminator(options: FitConditionalDiscriminatorOptions): Promise<FitDiscriminatorResult> {
   const { discriminator, real, generate } = options;
-  const numClasses = discriminator.numClasses;
-  if (!(Number.isInteger(numClasses) && numClasses >= 1))
-    throw new GANConfigError(
-      'discriminator',
-      'must be conditional (numClasses ≥ 1); use fitDiscriminator for an unconditional one',
-    );
+  const numClasses = conditional(discriminator, 'fitDiscriminator');
   const { batchSize, logEvery } = checkTraining(options, discriminator);
   const shape = discriminator.inputShape;
   let labels: tf.Tensor1D | undefined;
@@ -626,19 +629,7 @@ async function openStream(propose: Propose, set: Settings, tally: Tally): Promis
   };
 }
 
-function counts(tally: Tally): SamplerCounts {
-  return {
-    get proposals() {
-      return tally.proposals;
-    },
-    get accepted() {
-      return tally.accepted;
-    },
-    get acceptanceRate() {
-      return tally.proposals === 0 ? Number.NaN : tally.accepted / tally.proposals;
-    },
-  };
-}
+const rateOf = (tally: Tally): number => (tally.proposals === 0 ? Number.NaN : tally.accepted / tally.proposals);
 
 /**
  * Discriminator rejection sampling (Azadi et al., ICLR 2019). Proposals come from the generator; each
@@ -669,19 +660,25 @@ export async function rejectionSampler(options: RejectionSamplerOptions): Promis
     return { x, logits: () => logits(discriminator, x, false), done: () => {} };
   });
   const stream = await openStream(propose, set, tally);
-  return Object.defineProperties(counts(tally) as RejectionSampler, {
-    maxLogit: { get: () => stream.m, enumerable: true },
-    gamma: { value: stream.gamma, enumerable: true },
-    sample: {
-      enumerable: true,
-      writable: true,
-      configurable: true,
-      value: async (n: number) => {
-        positiveInt('n', n);
-        return stream.take(n, { tried: 0, wanted: n, have: 0 });
-      },
+  return {
+    get proposals() {
+      return tally.proposals;
     },
-  });
+    get accepted() {
+      return tally.accepted;
+    },
+    get acceptanceRate() {
+      return rateOf(tally);
+    },
+    get maxLogit() {
+      return stream.m;
+    },
+    gamma: stream.gamma,
+    async sample(n: number) {
+      positiveInt('n', n);
+      return stream.take(n, { tried: 0, wanted: n, have: 0 });
+    },
+  };
 }
 
 /** Options of {@link conditionalRejectionSampler}. */
@@ -729,12 +726,7 @@ export async function conditionalRejectionSampler(
   options: ConditionalRejectionSamplerOptions,
 ): Promise<ConditionalRejectionSampler> {
   const { discriminator, generate } = options;
-  const numClasses = discriminator.numClasses;
-  if (!(Number.isInteger(numClasses) && numClasses >= 1))
-    throw new GANConfigError(
-      'discriminator',
-      'must be conditional (numClasses ≥ 1); use rejectionSampler for an unconditional one',
-    );
+  const numClasses = conditional(discriminator, 'rejectionSampler');
   const set = settings(options, 2000);
   const tally: Tally = { proposals: 0, accepted: 0, random: new Random(options.seed) };
   const streams: Stream[] = [];
@@ -751,41 +743,47 @@ export async function conditionalRejectionSampler(
     });
     streams.push(await openStream(propose, set, tally));
   }
-  return Object.defineProperties(counts(tally) as ConditionalRejectionSampler, {
-    numClasses: { value: numClasses, enumerable: true },
-    maxLogits: { get: () => streams.map((s) => s.m), enumerable: true },
-    gammas: { value: streams.map((s) => s.gamma), enumerable: true },
-    sample: {
-      enumerable: true,
-      writable: true,
-      configurable: true,
-      value: async (input: LabelsInput) => {
-        const y = await toLabels(input, numClasses, undefined, 'labels');
-        const wanted = Array.from((await y.data()) as Int32Array);
-        y.dispose();
-        if (wanted.length === 0) throw new GANConfigError('labels', 'ask for at least one sample');
-        const budget = { tried: 0, wanted: wanted.length, have: 0 };
-        const parts: tf.Tensor[] = [];
-        // Row of each wanted label in the class-ordered concatenation of the parts.
-        const where = new Int32Array(wanted.length);
-        try {
-          let offset = 0;
-          for (let c = 0; c < numClasses; c++) {
-            let k = 0;
-            wanted.forEach((label, i) => {
-              if (label === c) where[i] = offset + k++;
-            });
-            if (k === 0) continue;
-            parts.push(await (streams[c] as Stream).take(k, budget));
-            offset += k;
-          }
-          return tf.tidy(() =>
-            tf.gather(parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0), tf.tensor1d(where, 'int32')),
-          );
-        } finally {
-          tf.dispose(parts);
-        }
-      },
+  return {
+    get proposals() {
+      return tally.proposals;
     },
-  });
+    get accepted() {
+      return tally.accepted;
+    },
+    get acceptanceRate() {
+      return rateOf(tally);
+    },
+    numClasses,
+    get maxLogits() {
+      return streams.map((st) => st.m);
+    },
+    gammas: streams.map((st) => st.gamma),
+    async sample(input: LabelsInput) {
+      const y = await toLabels(input, numClasses, undefined, 'labels');
+      const wanted = Array.from((await y.data()) as Int32Array);
+      y.dispose();
+      if (wanted.length === 0) throw new GANConfigError('labels', 'ask for at least one sample');
+      const budget = { tried: 0, wanted: wanted.length, have: 0 };
+      const parts: tf.Tensor[] = [];
+      // Row of each wanted label in the class-ordered concatenation of the parts.
+      const where = new Int32Array(wanted.length);
+      try {
+        let offset = 0;
+        for (let c = 0; c < numClasses; c++) {
+          let k = 0;
+          wanted.forEach((label, i) => {
+            if (label === c) where[i] = offset + k++;
+          });
+          if (k === 0) continue;
+          parts.push(await (streams[c] as Stream).take(k, budget));
+          offset += k;
+        }
+        return tf.tidy(() =>
+          tf.gather(parts.length === 1 ? (parts[0] as tf.Tensor) : tf.concat(parts, 0), tf.tensor1d(where, 'int32')),
+        );
+      } finally {
+        tf.dispose(parts);
+      }
+    },
+  };
 }
