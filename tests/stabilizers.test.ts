@@ -235,6 +235,36 @@ describe('EMA of the generator’s weights', () => {
     ema.dispose();
     g.dispose?.();
   });
+
+  it("'debiased': the shadow is Σ βᵃ·w / Σ βᵃ of the weights folded in, none of the creation-time ones; resumes exactly", () => {
+    const g = linearG();
+    const a = g.trainableVariables[0] as tf.Variable;
+    const ema = stabilizers.generatorEma(g, { decay: 0.5, warmup: 'debiased' });
+    const fold = (value: number) => {
+      a.assign(tf.fill([2, 2], value));
+      ema.update();
+    };
+    const shadowOf = (e: stabilizers.GeneratorEma) => ((e.shadow[0] as tf.Variable).arraySync() as number[][]).flat();
+    fold(1);
+    expect(shadowOf(ema)).toEqual([1, 1, 1, 1]); // the first update copies: the initial weights carry nothing
+    fold(2);
+    const saved = ema.checkpointState();
+    expect(saved.data).toEqual({ updates: 2, swapped: false, decay: 0.5, warmup: 'debiased', every: 1 });
+    const copy = { data: saved.data, tensors: Object.fromEntries(Object.entries(saved.tensors).map(([k, t]) => [k, t.clone()])) };
+    fold(3);
+    const expected = (3 + 0.5 * 2 + 0.25 * 1) / (1 + 0.5 + 0.25);
+    for (const v of shadowOf(ema)) expect(v).toBeCloseTo(expected, 6);
+    // A fresh average restored from the state after two updates continues with the same β_t.
+    const resumed = stabilizers.generatorEma(g, { decay: 0.5, warmup: 'debiased' });
+    resumed.prepareRestore(copy, { step: 2 })();
+    tf.dispose(Object.values(copy.tensors));
+    resumed.update(); // the generator still holds 3
+    for (const v of shadowOf(resumed)) expect(v).toBeCloseTo(expected, 6);
+    expect(() => stabilizers.generatorEma(g, { warmup: 'linear' as unknown as boolean })).toThrow(GANConfigError);
+    ema.dispose();
+    resumed.dispose();
+    g.dispose?.();
+  });
 });
 
 describe('adaptive k', () => {

@@ -9,10 +9,18 @@ export interface GeneratorEmaOptions {
   /** β: after each step, shadow ← β·shadow + (1 − β)·weights. Default 0.999. */
   readonly decay?: number;
   /**
-   * Use min(β, (1 + t)/(10 + t)) at the t-th update, as TensorFlow's ExponentialMovingAverage does
-   * with `num_updates`, so that an early average is not dominated by the initial weights. Default `true`.
+   * How the average starts, so that it is not dominated by the weights it was created from:
+   * - `true` (default): β_t = min(β, (1 + t)/(10 + t)) at the t-th update, as TensorFlow's
+   *   ExponentialMovingAverage does with `num_updates`. This also caps the window: β_t < β until
+   *   t ≈ 9/(1 − β) — e.g. with β = 0.9995 for the first 18 000 updates, where the average spans
+   *   about the last t/9 updates instead of 1/(1 − β).
+   * - `'debiased'`: β_t = β·(1 − βᵗ)/(1 − βᵗ⁺¹), Adam's bias correction. The shadow is then exactly
+   *   Σ βᵃ·w / Σ βᵃ over the weights folded in so far (a = their age in updates): the first update
+   *   copies the weights, the creation-time weights carry no weight, and the window is 1/(1 − β)
+   *   as soon as that many updates have run.
+   * - `false`: β from the first update (the creation-time weights keep a share βᵗ).
    */
-  readonly warmup?: boolean;
+  readonly warmup?: boolean | 'debiased';
   /** Update the average every this many steps. Default 1. */
   readonly every?: number;
   /** The name of its state in checkpoints; give two EMAs of one trainer different keys. Default `'generatorEma'`. */
@@ -62,7 +70,7 @@ export interface GeneratorEma extends GANCallback, Checkpointable {
  * await trainer.fit(data, { callbacks: [ema] });
  * const samples = ema.run(() => trainer.sample(64));
  * ```
- * @throws {@link GANConfigError} for a decay outside [0, 1) or a bad `every`.
+ * @throws {@link GANConfigError} for a decay outside [0, 1), a bad `every` or `warmup`.
  */
 export function generatorEma(generator: AnyGenerator, options: GeneratorEmaOptions = {}): GeneratorEma {
   const decay = options.decay ?? 0.999;
@@ -70,6 +78,14 @@ export function generatorEma(generator: AnyGenerator, options: GeneratorEmaOptio
   const every = options.every ?? 1;
   if (!Number.isInteger(every) || every < 1) throw new GANConfigError('every', `must be a positive integer, got ${every}`);
   const warmup = options.warmup ?? true;
+  if (typeof warmup !== 'boolean' && warmup !== 'debiased') {
+    throw new GANConfigError('warmup', `must be true, false or 'debiased', got ${JSON.stringify(warmup)}`);
+  }
+  const betaAt = (t: number): number => {
+    if (warmup === true) return Math.min(decay, (1 + t) / (10 + t));
+    if (warmup === 'debiased') return (decay * (1 - decay ** t)) / (1 - decay ** (t + 1));
+    return decay;
+  };
   const checkpointKey = options.checkpointKey ?? 'generatorEma';
   const weights = (): readonly tf.Variable[] => generator.stateVariables ?? generator.trainableVariables;
   const shadow = tf.tidy(() => weights().map((v) => tf.variable(v.clone(), false, undefined, v.dtype)));
@@ -101,7 +117,7 @@ export function generatorEma(generator: AnyGenerator, options: GeneratorEmaOptio
     update() {
       usable();
       if (swapped) throw new GANError('swap the training weights back before updating the average');
-      const beta = warmup ? Math.min(decay, (1 + updates) / (10 + updates)) : decay;
+      const beta = betaAt(updates);
       tf.tidy(() => {
         weights().forEach((v, i) => {
           const s = shadow[i] as tf.Variable;
