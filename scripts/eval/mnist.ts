@@ -1,6 +1,7 @@
 /** MNIST benchmarks: the MLP GAN (Parzen LL + classifier Fréchet distance) and the CGAN (conditional accuracy). */
 import * as tf from '@tensorflow/tfjs-core';
 import { mnistSplit } from '../../examples/lib/mnist';
+import { squaredDistances } from '../../src/metrics/util';
 import {
   conditionalMlpDiscriminator,
   conditionalMlpGenerator,
@@ -81,17 +82,12 @@ export async function loadClassifier(): Promise<MnistClassifierT> {
 /** Squared Euclidean distance from each row of `a` to its nearest row of `b`, 1 000 rows of `a` at a time. */
 function nearestSquaredDistances(a: tf.Tensor2D, b: tf.Tensor2D): Float32Array {
   const out = new Float32Array(a.shape[0]);
-  const bb = tf.tidy(() => tf.reshape(tf.sum(tf.square(b), 1), [1, -1]));
   for (let start = 0; start < a.shape[0]; start += 1000) {
     const size = Math.min(1000, a.shape[0] - start);
-    const d = tf.tidy(() => {
-      const x = tf.slice(a, [start, 0], [size, -1]);
-      return tf.min(tf.add(tf.sum(tf.square(x), 1, true), tf.sub(bb, tf.mul(tf.matMul(x, b, false, true), 2))), 1);
-    });
+    const d = tf.tidy(() => tf.min(squaredDistances(tf.slice(a, [start, 0], [size, -1]), b), 1));
     out.set(d.dataSync() as Float32Array, start);
     d.dispose();
   }
-  bb.dispose();
   return out;
 }
 
@@ -119,14 +115,24 @@ function nearerTrainShare(samples: tf.Tensor2D): number {
  * training digits and the memorisation check {@link nearerTrainShare}.
  */
 export async function scoreUnconditional(samples: tf.Tensor2D, classifier: MnistClassifierT) {
-  const { train, validation, test } = split();
-  const [v, t, tr] = [matrix(validation), matrix(test), matrix(train)];
-  const parzen = await metrics.parzenLogLikelihood(samples, t, { validation: v });
+  const parzen = await parzenOnTest(samples);
+  const tr = matrix(split().train);
   const fa = metrics.extractFeatures(classifier.features, samples);
   const fb = metrics.extractFeatures(classifier.features, tr);
   const fd = await metrics.frechetDistance(fa, fb);
-  tf.dispose([v, t, tr, fa, fb]);
+  tf.dispose([tr, fa, fb]);
   return { parzen, fd, nearerTrain: nearerTrainShare(samples) };
+}
+
+/** The paper's Parzen protocol: σ chosen on the validation digits, mean ± standard error over the test digits. */
+async function parzenOnTest(samples: tf.Tensor2D) {
+  const { validation, test } = split();
+  const [v, t] = [matrix(validation), matrix(test)];
+  try {
+    return await metrics.parzenLogLikelihood(samples, t, { validation: v });
+  } finally {
+    tf.dispose([v, t]);
+  }
 }
 
 export type RunLog = (line: string) => void;
@@ -357,7 +363,7 @@ export async function runCgan(
 export async function realDataReference(classifier: MnistClassifierT) {
   const { train, test } = split();
   const tr = matrix(train);
-  const { parzen } = await scoreUnconditional(tr, classifier);
+  const parzen = await parzenOnTest(tr);
   const t = matrix(test);
   const accuracy = await metrics.conditionalAccuracy(classifier.predict, t, test.labels);
   const fa = metrics.extractFeatures(classifier.features, t);
