@@ -141,7 +141,7 @@ if (benches.has('mnist') || benches.has('cgan')) {
     rows.push([
       `MNIST MLP GAN (${results.length} seed${results.length > 1 ? 's' : ''}, ${r.steps} steps)`,
       `Parzen ${mean(results.map((x) => x.parzen.mean)).toFixed(1)} ± ${mean(results.map((x) => x.parzen.standardError)).toFixed(1)}`,
-      `classifier FD to train digits ${mean(results.map((x) => x.fd)).toFixed(2)}; nearer a training digit than a test digit ${pct(mean(results.map((x) => x.nearerTrain)))} (held-out digits: 56 %)${
+      `classifier FD to train digits ${mean(results.map((x) => x.fd)).toFixed(2)}; nearer a training digit than a test digit ${pct(mean(results.map((x) => x.nearerTrain)))}${ref === undefined ? '' : ` (held-out digits: ${pct(ref.nearerTrain)})`}${
         r.drs > 0
           ? `; with rejection sampling (${r.drs} critic updates) — sampled directly: Parzen ${mean(results.map((x) => x.direct?.parzen.mean ?? Number.NaN)).toFixed(1)}, FD ${mean(results.map((x) => x.direct?.fd ?? Number.NaN)).toFixed(2)}`
           : ''
