@@ -152,7 +152,36 @@ describe('discriminator wrappers', () => {
     const out = stabilizers.minibatchStdDev(img, 2);
     expect(out.shape).toEqual([4, 3, 3, 3]);
     expect(() => stabilizers.minibatchStdDev(img, 3)).toThrow(GANConfigError);
+    expect(() => stabilizers.minibatchStdDev(img, 0)).toThrow(GANConfigError);
     tf.dispose([x, img, out]);
+  });
+
+  it('minibatchStdDev treats a batch smaller than the group as one group, so the trainer accepts groupSize 4', async () => {
+    const x = tf.tensor2d([
+      [0, 0],
+      [2, 4],
+    ]);
+    const whole = stabilizers.minibatchStdDev(x);
+    const capped = stabilizers.minibatchStdDev(x, 4);
+    expect(capped.arraySync()).toEqual(whole.arraySync());
+    // Groups of 4 in a batch of 8: two statistics, one per group.
+    const eight = tf.tensor2d([0, 0, 0, 0, 1, 3, 5, 7], [8, 1]);
+    const grouped = stabilizers.minibatchStdDev(eight, 4).arraySync() as number[][];
+    expect(grouped[0]?.[1]).toBeCloseTo(Math.sqrt(1e-8), 6);
+    expect(grouped[7]?.[1]).toBeCloseTo(Math.sqrt(5 + 1e-8), 4);
+    const start = tf.memory().numTensors;
+    const trainer = new GANTrainer({
+      generator: mlpGenerator({ latentDim: 2, hiddenUnits: [8], outputShape: [1], outputActivation: 'linear', seed: 1 }),
+      discriminator: stabilizers.withMinibatchStdDev(mlpDiscriminator({ inputShape: [2], hiddenUnits: [8], seed: 2 }), {
+        groupSize: 4,
+      }),
+      seed: 3,
+    });
+    await trainer.fit(eight, { epochs: 2, batchSize: 8 });
+    expect(trainer.stepCount).toBe(2);
+    trainer.dispose();
+    expect(tf.memory().numTensors).toBe(start);
+    tf.dispose([x, whole, capped, eight]);
   });
 
   it('withPacking gives inner D packs of consecutive examples side by side; each example gets its pack’s logit', () => {

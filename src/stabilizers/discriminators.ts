@@ -40,15 +40,19 @@ function delegate(inner: Discriminator, inputShape: readonly number[], apply: Di
  * (`[n, h, w, c] → [n, h, w, c + 1]`). A discriminator that sees it can tell a collapsed batch from a
  * varied one. Differentiable; use it inside your own D (e.g. {@link discriminatorFromFunction}).
  *
- * @param groupSize examples per group; must divide the batch. Default: the whole batch.
+ * @param groupSize examples per group; must divide the batch. A batch smaller than the group is one
+ *   group (as in ProGAN's `min(group_size, batch)`), so a group size of 4 still works on the trainer's
+ *   2-example dry run. Default: the whole batch.
  */
 export function minibatchStdDev(x: tf.Tensor, groupSize?: number): tf.Tensor {
   return tf.tidy(() => {
     const n = x.shape[0] as number;
-    const g = groupSize ?? n;
-    if (!Number.isInteger(g) || g < 1 || n % g !== 0) {
-      throw new GANConfigError('groupSize', `must be a positive integer dividing the batch (${n}), got ${g}`);
+    const requested = groupSize ?? n;
+    if (!Number.isInteger(requested) || requested < 1) {
+      throw new GANConfigError('groupSize', `must be a positive integer, got ${requested}`);
     }
+    const g = Math.min(requested, n);
+    if (n % g !== 0) throw new GANConfigError('groupSize', `must divide the batch (${n}), got ${g}`);
     const features = x.shape.slice(1);
     const grouped = tf.reshape(x, [n / g, g, ...features]);
     const centred = tf.sub(grouped, tf.mean(grouped, 1, true));
@@ -64,7 +68,7 @@ export function minibatchStdDev(x: tf.Tensor, groupSize?: number): tf.Tensor {
 
 /** Options of {@link withMinibatchStdDev}. */
 export interface MinibatchStdDevOptions {
-  /** Examples per group; must divide every batch D sees. Default: the whole batch. */
+  /** Examples per group; must divide every batch D sees that is larger than it (a smaller batch is one group). Default: the whole batch. */
   readonly groupSize?: number;
 }
 
