@@ -12,6 +12,7 @@ import {
   mlpDiscriminator,
   mlpGenerator,
   type StepLogs,
+  stabilizers,
 } from '../src/index';
 
 declare const x: tf.Tensor2D;
@@ -71,5 +72,16 @@ describe('conditional vs unconditional trainers at compile time', () => {
       // @ts-expect-error — and an unconditional one an unconditional discriminator
       discriminator: conditionalMlpDiscriminator({ numClasses: 10 }),
     });
+  });
+});
+
+describe('stabiliser wrappers keep the kind of discriminator', () => {
+  it('withDiffAugment of a conditional D pairs with a conditional G only', () => {
+    const cd = stabilizers.withDiffAugment(conditionalMlpDiscriminator({ numClasses: 10 }), { imageShape: [28, 28, 1] });
+    new GANTrainer({ generator: conditionalMlpGenerator({ numClasses: 10 }), discriminator: cd });
+    // @ts-expect-error — an unconditional generator cannot train against it
+    new GANTrainer({ generator: mlpGenerator(), discriminator: cd });
+    const d = stabilizers.withDiffAugment(mlpDiscriminator(), { imageShape: [28, 28, 1] });
+    new GANTrainer({ generator: mlpGenerator(), discriminator: d });
   });
 });

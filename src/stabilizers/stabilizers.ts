@@ -21,6 +21,7 @@
  */
 
 export { type AdaptiveSchedule, type AdaptiveScheduleOptions, adaptiveSchedule } from '../training/schedule';
+export { type AugmentPolicy, type DiffAugmentDiscriminator, type DiffAugmentOptions, withDiffAugment } from './augment';
 export {
   type InstanceNoiseDiscriminator,
   type InstanceNoiseOptions,

@@ -79,7 +79,10 @@ export interface SecondOrderRun {
  * on the non-saturating loss with one-sided label smoothing, D wrapped in instance noise, PacGAN
  * packing and the minibatch standard deviation.
  */
-export const CONFORMANCE_STABILIZERS = ['wgan-gp + ema + adaptive-k', 'r1 + label-smoothing + noise + packing + mbstd'] as const;
+export const CONFORMANCE_STABILIZERS = [
+  'wgan-gp + ema + adaptive-k + diffaugment',
+  'r1 + label-smoothing + noise + packing + mbstd',
+] as const;
 /** Training steps per stabiliser run: 2 (a step of WGAN-GP costs about 2 s on webgpu with SwiftShader). */
 export const CONFORMANCE_STABILIZER_STEPS = 2;
 
@@ -274,13 +277,16 @@ function buildStabilized(stabilizer: StabilizerRun['stabilizer']) {
   let ema: stabilizers.GeneratorEma | undefined;
   let schedule: stabilizers.AdaptiveSchedule | undefined;
   let noise: stabilizers.InstanceNoiseDiscriminator | undefined;
-  if (stabilizer === 'wgan-gp + ema + adaptive-k') {
+  if (stabilizer === 'wgan-gp + ema + adaptive-k + diffaugment') {
     loss = stabilizers.withGradientPenalty('wasserstein', { weight: 10, seed: 61 });
     ema = stabilizers.generatorEma(generator, { decay: 0.5 });
     callbacks.push(ema);
     // Bounds no D(x) − D(G(z)) can stay inside: "D runs away" every step, so G gets 1, then 2 updates per step.
     schedule = stabilizers.adaptiveSchedule({ smoothing: 0, upper: -2, lower: -3, maxExtra: 1 });
     Object.assign(extra, { schedule, checkpointed: [ema] });
+    // Each example [3] as a 1×3 image: colour, a shift of ±1 column, a cut-out of 1×2 pixels (the penalty
+    // differentiates through them twice).
+    discriminator = stabilizers.withDiffAugment(inner(MLP_DIM), { imageShape: [1, MLP_DIM, 1], translation: 0.34, seed: 63 });
   } else {
     loss = stabilizers.withR1Penalty(losses.nonSaturating({ labelSmoothing: 0.1 }), { weight: 1 });
     // Examples [3] → noise → packs of 2 [6] → + the minibatch std feature [7] → the MLP.
