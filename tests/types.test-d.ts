@@ -83,5 +83,9 @@ describe('stabiliser wrappers keep the kind of discriminator', () => {
     new GANTrainer({ generator: mlpGenerator(), discriminator: cd });
     const d = stabilizers.withDiffAugment(mlpDiscriminator(), { imageShape: [28, 28, 1] });
     new GANTrainer({ generator: mlpGenerator(), discriminator: d });
+    // The wrapper is a plain discriminator: it does not claim the members of what it wraps.
+    const noisy = stabilizers.withDiffAugment(stabilizers.withInstanceNoise(mlpDiscriminator()), { imageShape: [28, 28, 1] });
+    // @ts-expect-error — no currentStd (the noise's, inside, is not reachable through it)
+    noisy.currentStd;
   });
 });

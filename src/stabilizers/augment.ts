@@ -14,9 +14,9 @@ const POLICIES: readonly AugmentPolicy[] = ['color', 'translation', 'cutout'];
 export interface DiffAugmentOptions {
   /** Which transformations to apply, in any order (they always run color → translation → cutout). Default all three. */
   readonly policy?: readonly AugmentPolicy[];
-  /** Largest shift, as a share of the image's height and width (DiffAugment: 1/8, i.e. ±4 pixels on 28×28 — rounded). Default 0.125. */
+  /** Largest shift, as a share of the image's height and width: ±round(ratio·size) pixels (DiffAugment's default 1/8: ±4 on 28×28). Default 0.125. */
   readonly translation?: number;
-  /** Side of the cut-out square, as a share of the image's height and width. Default 0.5. */
+  /** Side of the cut-out square, as a share of the image's height and width: round(ratio·size) pixels. Default 0.5. */
   readonly cutout?: number;
   /**
    * The value shifted-in borders and the cut-out square take. Default 0, as in DiffAugment (mid-grey for
@@ -24,36 +24,47 @@ export interface DiffAugmentOptions {
    */
   readonly fill?: number;
   /**
-   * `[height, width, channels]` of one example, for a discriminator that takes flat vectors (e.g. `[28, 28, 1]`
-   * for 784 pixels). Default: the discriminator's input shape, which must then be rank 3.
+   * The image shape of one example, for a discriminator that takes flat vectors (e.g. `[28, 28, 1]` for
+   * 784 pixels; a flat vector is read in that shape's row-major order). Default: the discriminator's
+   * input shape, which must then be rank 3.
    */
   readonly imageShape?: readonly [number, number, number];
+  /** How an image is laid out: `[height, width, channels]` (tfjs's default) or `[channels, height, width]`. Default `'channelsLast'`. */
+  readonly dataFormat?: 'channelsLast' | 'channelsFirst';
   /** Seed of the random transformations. */
   readonly seed?: number;
   /** The name of its state (the random generator) in checkpoints. Default `'diffAugment'`. */
   readonly checkpointKey?: string;
 }
 
-/** A discriminator behind DiffAugment, which keeps its random state in checkpoints. */
-export type DiffAugmentDiscriminator<D extends Discriminator | ConditionalDiscriminator> = D & Checkpointable;
+/** A discriminator behind DiffAugment (of the same kind as the one it wraps), which keeps its random state in checkpoints. */
+export type DiffAugmentDiscriminator<D extends Discriminator | ConditionalDiscriminator> = (D extends ConditionalDiscriminator
+  ? ConditionalDiscriminator
+  : Discriminator) &
+  Checkpointable;
 
-/** The per-example random parameters of one augmentation call, drawn in JavaScript (seeded). */
-interface Draw {
+/**
+ * @internal The per-example parameters of one augmentation, as DiffAugment draws them. Output pixel (y, x)
+ * reads input pixel (y + shiftY, x + shiftX); the cut-out covers rows cutY … cutY + cutH − 1 and columns
+ * cutX … cutX + cutW − 1, clipped to the image.
+ */
+export interface AugmentParameters {
   readonly brightness: Float32Array; // added, U(−0.5, 0.5)
   readonly saturation: Float32Array; // factor, U(0, 2)
   readonly contrast: Float32Array; // factor, U(0.5, 1.5)
   readonly shiftY: Int32Array;
   readonly shiftX: Int32Array;
-  readonly cutY: Int32Array; // top row of the square (may be negative: clipped)
+  readonly cutY: Int32Array;
   readonly cutX: Int32Array;
 }
 
-/** Resolved settings. */
-interface Settings {
+/** @internal Resolved settings: the image geometry (channels last) and the transformations' sizes. */
+export interface AugmentSettings {
   readonly policy: ReadonlySet<AugmentPolicy>;
   readonly h: number;
   readonly w: number;
   readonly c: number;
+  readonly channelsFirst: boolean;
   readonly maxShiftY: number;
   readonly maxShiftX: number;
   readonly cutH: number;
@@ -63,7 +74,8 @@ interface Settings {
 
 const uniformInt = (random: Random, lo: number, hi: number): number => lo + Math.floor(random.next() * (hi - lo + 1));
 
-function draw(random: Random, n: number, s: Settings): Draw {
+/** @internal Draws `n` examples' parameters the way DiffAugment's code does (`torch.randint(lo, hi + 1)`, `torch.rand`). */
+export function drawAugmentParameters(random: Random, n: number, s: AugmentSettings): AugmentParameters {
   const d = {
     brightness: new Float32Array(n),
     saturation: new Float32Array(n),
@@ -84,7 +96,7 @@ function draw(random: Random, n: number, s: Settings): Draw {
       d.shiftX[i] = uniformInt(random, -s.maxShiftX, s.maxShiftX);
     }
     if (s.policy.has('cutout')) {
-      // DiffAugment: the centre is uniform over [0, size + (1 − side mod 2)), the square clipped to the image.
+      // rand_cutout: offset = randint(0, size + (1 − side mod 2)); the square starts at offset − side // 2.
       d.cutY[i] = uniformInt(random, 0, s.h - (s.cutH % 2)) - Math.floor(s.cutH / 2);
       d.cutX[i] = uniformInt(random, 0, s.w - (s.cutW % 2)) - Math.floor(s.cutW / 2);
     }
@@ -92,27 +104,31 @@ function draw(random: Random, n: number, s: Settings): Draw {
   return d;
 }
 
-/** `[n, size, size]` matrices M with M[i][j] = 1 where j = i − shift (rows shifted down by `shift`, zeros shifted in). */
-function shiftMatrices(shifts: Int32Array, size: number, transpose: boolean): tf.Tensor3D {
-  const n = shifts.length;
-  const m = new Float32Array(n * size * size);
+/**
+ * Indices into the `[n·h·w (+1), c]` rows of a batch for the translated batch: row (e, y, x) reads row
+ * (e, y + shiftY, x + shiftX), or the extra row n·h·w (the fill) where that falls outside the image.
+ */
+function translationIndices(p: AugmentParameters, s: AugmentSettings, n: number): tf.Tensor1D {
+  const idx = new Int32Array(n * s.h * s.w);
+  const outside = n * s.h * s.w;
   for (let e = 0; e < n; e++) {
-    const s = shifts[e] as number;
-    for (let i = 0; i < size; i++) {
-      const j = i - s;
-      if (j < 0 || j >= size) continue;
-      m[e * size * size + (transpose ? j * size + i : i * size + j)] = 1;
+    const [dy, dx] = [p.shiftY[e] as number, p.shiftX[e] as number];
+    for (let y = 0; y < s.h; y++) {
+      const sy = y + dy;
+      for (let x = 0; x < s.w; x++) {
+        const sx = x + dx;
+        idx[(e * s.h + y) * s.w + x] = sy >= 0 && sy < s.h && sx >= 0 && sx < s.w ? (e * s.h + sy) * s.w + sx : outside;
+      }
     }
   }
-  return tf.tensor3d(m, [n, size, size]);
+  return tf.tensor1d(idx, 'int32');
 }
 
 /** `[n, h, w, 1]`: 0 inside each example's cut-out square, 1 elsewhere. */
-function cutoutMask(d: Draw, s: Settings): tf.Tensor4D {
-  const n = d.cutY.length;
+function cutoutMask(p: AugmentParameters, s: AugmentSettings, n: number): tf.Tensor4D {
   const m = new Float32Array(n * s.h * s.w).fill(1);
   for (let e = 0; e < n; e++) {
-    const [y0, x0] = [d.cutY[e] as number, d.cutX[e] as number];
+    const [y0, x0] = [p.cutY[e] as number, p.cutX[e] as number];
     for (let y = Math.max(0, y0); y < Math.min(s.h, y0 + s.cutH); y++) {
       for (let x = Math.max(0, x0); x < Math.min(s.w, x0 + s.cutW); x++) m[(e * s.h + y) * s.w + x] = 0;
     }
@@ -120,43 +136,37 @@ function cutoutMask(d: Draw, s: Settings): tf.Tensor4D {
   return tf.tensor4d(m, [n, s.h, s.w, 1]);
 }
 
-const perExample = (values: Float32Array): tf.Tensor4D => tf.tensor4d(values, [values.length, 1, 1, 1]);
+const perExample = (values: Float32Array, n: number): tf.Tensor4D => tf.tensor4d(values.subarray(0, n), [n, 1, 1, 1]);
 
 /**
- * DiffAugment's transformations of a batch of images `[n, h, w, c]` with the parameters `d`: differentiable
- * in the images (shifts are products with 0/1 matrices, cut-outs a mask), so G's gradient passes through.
+ * @internal DiffAugment's transformations of images `[n, h, w, c]` (channels last) with the parameters
+ * `p`: differentiable in the images (a translation gathers pixels, a cut-out is a mask), so G's gradient
+ * passes through. Creates intermediate tensors: call inside `tf.tidy`.
  */
-function augment(x: tf.Tensor4D, d: Draw, s: Settings): tf.Tensor4D {
+export function augmentImages(x: tf.Tensor4D, p: AugmentParameters, s: AugmentSettings): tf.Tensor4D {
   const n = x.shape[0];
   let y: tf.Tensor4D = x;
   if (s.policy.has('color')) {
     // brightness: + U(−½, ½); saturation: (x − mean over channels)·U(0, 2) + mean; contrast: (x − mean)·U(½, 1½) + mean.
-    y = tf.add(y, perExample(d.brightness));
+    y = tf.add(y, perExample(p.brightness, n));
     const channelMean = tf.mean(y, 3, true);
-    y = tf.add(tf.mul(tf.sub(y, channelMean), perExample(d.saturation)), channelMean);
+    y = tf.add(tf.mul(tf.sub(y, channelMean), perExample(p.saturation, n)), channelMean);
     const imageMean = tf.mean(y, [1, 2, 3], true);
-    y = tf.add(tf.mul(tf.sub(y, imageMean), perExample(d.contrast)), imageMean);
+    y = tf.add(tf.mul(tf.sub(y, imageMean), perExample(p.contrast, n)), imageMean);
   }
   const geometric = s.policy.has('translation') || s.policy.has('cutout');
   if (geometric && s.fill !== 0) y = tf.sub(y, s.fill);
   if (s.policy.has('translation')) {
-    // out[i][j] = in[i − dy][j − dx], zeros (then the fill) where that falls outside: R · X · Cᵀ per example.
-    const rows = shiftMatrices(d.shiftY, s.h, false);
-    const cols = shiftMatrices(d.shiftX, s.w, true);
-    const shiftedRows = tf.reshape(tf.matMul(rows, tf.reshape(y, [n, s.h, s.w * s.c])), [n, s.h, s.w, s.c]);
-    if (s.c === 1) {
-      y = tf.reshape(tf.matMul(tf.reshape(shiftedRows, [n, s.h, s.w]), cols), [n, s.h, s.w, 1]);
-    } else {
-      const channelsFirst = tf.reshape(tf.transpose(shiftedRows, [0, 1, 3, 2]), [n, s.h * s.c, s.w]);
-      y = tf.transpose(tf.reshape(tf.matMul(channelsFirst, cols), [n, s.h, s.c, s.w]), [0, 1, 3, 2]);
-    }
+    const rows = tf.concat([tf.reshape(y, [n * s.h * s.w, s.c]), tf.zeros([1, s.c])]);
+    y = tf.reshape(tf.gather(rows, translationIndices(p, s, n)), [n, s.h, s.w, s.c]);
   }
-  if (s.policy.has('cutout')) y = tf.mul(y, cutoutMask(d, s));
+  if (s.policy.has('cutout')) y = tf.mul(y, cutoutMask(p, s, n));
   if (geometric && s.fill !== 0) y = tf.add(y, s.fill);
   return y;
 }
 
-function settings(inputShape: readonly number[], options: DiffAugmentOptions): Settings {
+/** @internal Validates the options against D's input shape. */
+export function augmentSettings(inputShape: readonly number[], options: DiffAugmentOptions): AugmentSettings {
   const policy = options.policy ?? POLICIES;
   if (!Array.isArray(policy) || policy.length === 0 || policy.some((p) => !POLICIES.includes(p))) {
     throw new GANConfigError(
@@ -164,11 +174,15 @@ function settings(inputShape: readonly number[], options: DiffAugmentOptions): S
       `must be a non-empty list of ${POLICIES.map((p) => `'${p}'`).join(', ')}, got ${JSON.stringify(policy)}`,
     );
   }
+  const format = options.dataFormat ?? 'channelsLast';
+  if (format !== 'channelsLast' && format !== 'channelsFirst') {
+    throw new GANConfigError('dataFormat', `must be 'channelsLast' or 'channelsFirst', got ${JSON.stringify(format)}`);
+  }
   const image = options.imageShape ?? inputShape;
   if (image.length !== 3 || image.some((v) => !Number.isInteger(v) || v < 1)) {
     throw new GANConfigError(
       'imageShape',
-      `the discriminator takes ${formatShape([...inputShape])}: give imageShape [height, width, channels] for non-image inputs (got ${formatShape([...image])})`,
+      `the discriminator takes ${formatShape([...inputShape])}: give imageShape (${format === 'channelsLast' ? '[height, width, channels]' : '[channels, height, width]'}) for non-image inputs (got ${formatShape([...image])})`,
     );
   }
   const size = (shape: readonly number[]) => shape.reduce((a, b) => a * b, 1);
@@ -184,12 +198,14 @@ function settings(inputShape: readonly number[], options: DiffAugmentOptions): S
   if (!(translation >= 0 && translation < 1)) throw new GANConfigError('translation', `must be in [0, 1), got ${translation}`);
   if (!(cutout > 0 && cutout <= 1)) throw new GANConfigError('cutout', `must be in (0, 1], got ${cutout}`);
   if (!Number.isFinite(fill)) throw new GANConfigError('fill', `must be a finite number, got ${fill}`);
-  const [h, w, c] = image as [number, number, number];
+  const channelsFirst = format === 'channelsFirst';
+  const [h, w, c] = (channelsFirst ? [image[1], image[2], image[0]] : image) as [number, number, number];
   return {
     policy: new Set(policy),
     h,
     w,
     c,
+    channelsFirst,
     // DiffAugment: int(size · ratio + 0.5).
     maxShiftY: Math.floor(h * translation + 0.5),
     maxShiftX: Math.floor(w * translation + 0.5),
@@ -201,16 +217,18 @@ function settings(inputShape: readonly number[], options: DiffAugmentOptions): S
 
 /**
  * Differentiable augmentation (Zhao et al. 2020, "DiffAugment"): every batch D sees in training — real
- * and generated, in D's and in G's updates — goes through the same random colour changes, translations
- * and cut-outs, drawn independently per example. D can no longer memorise a small training set, and
- * because the transformations are differentiable G still learns the un-augmented distribution. The
- * remedy for limited data (the paper: StyleGAN2 on 10 % of CIFAR-10, FID 36 → 15). Inference
- * (`training: false`, e.g. `trainer.score` or rejection sampling) sees the images unchanged.
+ * and generated, in D's updates, in G's and at a gradient penalty's points — goes through random colour
+ * changes, translations and cut-outs of the same kinds, with parameters drawn independently for every
+ * example. D can no longer memorise a small training set, and because the transformations are
+ * differentiable G still learns the un-augmented distribution. The remedy for limited data (the paper:
+ * StyleGAN2 on 10 % of CIFAR-10, FID 36 → 15). Inference (`training: false`, e.g. `trainer.score` or
+ * rejection sampling) sees the images unchanged.
  *
  * Works for unconditional and conditional discriminators (labels pass through). Inputs must be images
- * `[h, w, c]`, or flat vectors with `imageShape`. Backends: all (matrix products, element-wise ops; the
- * random parameters are drawn in JavaScript from `seed`). The trainer's checkpoints keep its random
- * state, so a resumed run continues with the same transformations.
+ * (`[h, w, c]`, or `[c, h, w]` with `dataFormat: 'channelsFirst'`), or flat vectors with `imageShape`.
+ * Backends: all (gathers, masks and element-wise ops; the random parameters are drawn in JavaScript from
+ * `seed`). The trainer's checkpoints keep its random state, so a resumed run continues with the same
+ * transformations. The wrapper is a plain discriminator: wrap instance noise around it, not inside it.
  *
  * @example
  * ```ts
@@ -218,22 +236,29 @@ function settings(inputShape: readonly number[], options: DiffAugmentOptions): S
  * const d = stabilizers.withDiffAugment(mlpDiscriminator(), { imageShape: [28, 28, 1], fill: -1, policy: ['translation', 'cutout'] });
  * const trainer = new GANTrainer({ generator: mlpGenerator(), discriminator: d });
  * ```
- * @throws {@link GANConfigError} for an unknown policy, out-of-range ratios, or inputs that are not images.
+ * @throws {@link GANConfigError} for an unknown policy or data format, out-of-range ratios, or inputs that are not images.
  */
 export function withDiffAugment<D extends Discriminator | ConditionalDiscriminator>(
   inner: D,
   options: DiffAugmentOptions = {},
 ): DiffAugmentDiscriminator<D> {
   if (inner == null || typeof inner.apply !== 'function') throw new GANConfigError('discriminator', 'is required');
-  const s = settings(inner.inputShape, options);
+  const s = augmentSettings(inner.inputShape, options);
   const random = new Random(options.seed);
   const key = options.checkpointKey ?? 'diffAugment';
-  const apply = (x: tf.Tensor, o: Parameters<D['apply']>[1]) => {
-    if (!o.training) return (inner.apply as (x: tf.Tensor, o: unknown) => ReturnType<D['apply']>)(x, o);
-    const n = x.shape[0] as number;
-    const images = tf.reshape(x, [n, s.h, s.w, s.c]) as tf.Tensor4D;
-    const augmented = tf.reshape(augment(images, draw(random, n, s), s), x.shape);
-    return (inner.apply as (x: tf.Tensor, o: unknown) => ReturnType<D['apply']>)(augmented, o);
+  const innerApply = inner.apply.bind(inner) as (x: tf.Tensor, o: { readonly training: boolean }) => ReturnType<D['apply']>;
+  const apply = (x: tf.Tensor, o: { readonly training: boolean }) => {
+    if (!o.training) return innerApply(x, o);
+    const augmented = tf.tidy(() => {
+      const n = x.shape[0] as number;
+      const images = s.channelsFirst
+        ? tf.transpose(tf.reshape(x, [n, s.c, s.h, s.w]), [0, 2, 3, 1])
+        : tf.reshape(x, [n, s.h, s.w, s.c]);
+      const out = augmentImages(images as tf.Tensor4D, drawAugmentParameters(random, n, s), s);
+      return tf.reshape(s.channelsFirst ? tf.transpose(out, [0, 3, 1, 2]) : out, x.shape);
+    });
+    // The augmented batch belongs to the caller's scope, as D's own intermediates do.
+    return innerApply(augmented, o);
   };
   const state = wrapperState(
     key,
@@ -249,7 +274,7 @@ export function withDiffAugment<D extends Discriminator | ConditionalDiscriminat
     },
     inner,
   ) as Checkpointable;
-  const wrapped = {
+  return {
     ...state,
     ...(inner.numClasses === undefined ? {} : { numClasses: inner.numClasses }),
     inputShape: inner.inputShape,
@@ -265,6 +290,5 @@ export function withDiffAugment<D extends Discriminator | ConditionalDiscriminat
         }),
     apply,
     dispose: () => inner.dispose?.(),
-  };
-  return wrapped as unknown as DiffAugmentDiscriminator<D>;
+  } as unknown as DiffAugmentDiscriminator<D>;
 }
