@@ -5,19 +5,20 @@ import {
   dcganDiscriminator,
   dcganGenerator,
   GANTrainer,
+  gatherInto,
   installedWasmTrainingKernels,
   installWasmTrainingKernels,
   tileInto,
   uninstallWasmTrainingKernels,
 } from '../src/index';
 
-// Parity of the wasm tune-up's speed-only kernel (Tile, option `tile` of installWasmTrainingKernels)
-// with the kernel tfjs registers.
+// Parity of the wasm tune-up's speed-only kernels (Tile and GatherV2, options `tile` and `gather` of
+// installWasmTrainingKernels) with the kernels tfjs registers.
 
-/** The rest of the tune-up, without the fast Tile (the DCGAN needs its conv gradients). */
-function withoutFastTile(): void {
+/** The rest of the tune-up, without one speed-only kernel (the DCGAN needs its conv gradients). */
+function withoutFast(option: 'tile' | 'gather' = 'tile'): void {
   uninstallWasmTrainingKernels();
-  installWasmTrainingKernels({ tile: false });
+  installWasmTrainingKernels({ [option]: false });
 }
 const hasFastTile = (): boolean => installedWasmTrainingKernels().includes('Tile');
 
@@ -34,14 +35,17 @@ afterAll(async () => {
 });
 
 /** Runs `f` with the original kernels and with the speed kernels; returns both results' shapes and values. */
-function bothWays(f: () => tf.Tensor): [{ shape: number[]; values: number[] }, { shape: number[]; values: number[] }] {
+function bothWays(
+  f: () => tf.Tensor,
+  option: 'tile' | 'gather' = 'tile',
+): [{ shape: number[]; values: number[] }, { shape: number[]; values: number[] }] {
   const read = () => {
     const t = f();
     const r = { shape: t.shape, values: Array.from(t.dataSync()) };
     t.dispose();
     return r;
   };
-  withoutFastTile();
+  withoutFast(option);
   const original = read();
   installWasmTrainingKernels();
   return [original, read()];
@@ -89,6 +93,53 @@ describe('Tile', () => {
     const out2 = new Float32Array(8);
     tileInto(new Float32Array([1, 2]), [2, 1], [2, 2], out2);
     expect(Array.from(out2)).toEqual([1, 1, 2, 2, 1, 1, 2, 2]);
+  });
+});
+
+describe('GatherV2', () => {
+  it('matches the wasm kernel exactly: every axis, ranks 1–4, multi-dimensional and repeated indices, every dtype', () => {
+    const rand = lcg(11);
+    for (let t = 0; t < 40; t++) {
+      const rank = 1 + Math.floor(rand() * 4);
+      const shape = Array.from({ length: rank }, () => 1 + Math.floor(rand() * 4));
+      const axis = Math.floor(rand() * rank) - (t % 5 === 0 ? rank : 0); // negative axes too
+      const size = shape.at(axis) as number;
+      const idxShape = t % 3 === 0 ? [2, 3] : [1 + Math.floor(rand() * 6)];
+      const ids = Array.from({ length: idxShape.reduce((a, b) => a * b, 1) }, () => Math.floor(rand() * size));
+      for (const dtype of ['float32', 'int32', 'bool'] as const) {
+        const x = tf.tidy(() => tf.cast(tf.randomUniform(shape, -5, 5, 'float32', t), dtype));
+        const indices = tf.tensor(ids, idxShape, 'int32');
+        const [original, fast] = bothWays(() => tf.gather(x, indices, axis), 'gather');
+        expect(fast, `${shape} axis ${axis} ${dtype}`).toEqual(original);
+        tf.dispose([x, indices]);
+      }
+    }
+  });
+
+  it('leaves out-of-range indices and batchDims to the original (same error, same result), leak-free', () => {
+    installWasmTrainingKernels();
+    const x = tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]);
+    const before = tf.memory().numTensors;
+    expect(() => tf.gather(x, tf.tensor1d([0, 3], 'int32'))).toThrow(/index value 3 is not in \[0, 2\]/);
+    tf.gather(x, tf.tensor1d([2, 0], 'int32')).dispose();
+    expect(tf.memory().numTensors).toBe(before + 2); // the two index tensors made inline
+    const b = tf.tensor2d([0, 1, 1, 0], [2, 2], 'int32');
+    const top = tf.slice(x, 0, 2);
+    const [original, fast] = bothWays(() => tf.gather(top, b, 1, 1), 'gather');
+    expect(fast).toEqual(original);
+    tf.dispose([x, b, top]);
+  });
+
+  it('gatherInto copies blocks and refuses an out-of-range index without writing', () => {
+    const out = new Float32Array(6).fill(-1);
+    expect(gatherInto(new Float32Array([1, 2, 3, 4, 5, 6]), new Int32Array([2, 0, 2]), 1, 3, 2, out)).toBe(true);
+    expect(Array.from(out)).toEqual([5, 6, 1, 2, 5, 6]);
+    const out2 = new Int32Array(4).fill(-1);
+    expect(gatherInto(new Int32Array([1, 2, 3, 4]), new Int32Array([1, 0]), 2, 2, 1, out2)).toBe(true);
+    expect(Array.from(out2)).toEqual([2, 1, 4, 3]);
+    const out3 = new Float32Array(2).fill(-1);
+    expect(gatherInto(new Float32Array([1, 2]), new Int32Array([0, 2]), 1, 2, 1, out3)).toBe(false);
+    expect(Array.from(out3)).toEqual([-1, -1]);
   });
 });
 
@@ -142,7 +193,7 @@ describe('a DCGAN (batch norm) trains to the same bits with and without the fast
     uninstallWasmTrainingKernels();
     const fast = await train(true); // installs the whole tune-up: conv gradients and the fast Tile
     expect(hasFastTile()).toBe(true);
-    withoutFastTile();
+    withoutFast();
     // backendTuneUp false: the conv gradients installed above stay, the original Tile runs.
     const slow = await train(false);
     expect(hasFastTile()).toBe(false); // it was off during the second run

@@ -43,7 +43,7 @@ export {
   type WasmTuneUpRemoval,
   type WasmTuneUpReport,
 } from './wasm';
-export { tileInto } from './wasm-speed';
+export { gatherInto, tileInto } from './wasm-speed';
 export {
   installWebGPUTuneUp,
   uninstallWebGPUTuneUp,

@@ -105,35 +105,37 @@ export function drawAugmentParameters(random: Random, n: number, s: AugmentSetti
 }
 
 /**
- * Indices into the `[n·h·w (+1), c]` rows of a batch for the translated batch: row (e, y, x) reads row
- * (e, y + shiftY, x + shiftX), or the extra row n·h·w (the fill) where that falls outside the image.
+ * Indices into the `[n·h·w, c]` rows of a batch for the translated batch, and where they fall inside:
+ * row (e, y, x) reads row (e, y + shiftY, x + shiftX); where that is outside the image it reads its own
+ * row and `keep` is 0 (the mask then puts the fill there).
  */
-function translationIndices(p: AugmentParameters, s: AugmentSettings, n: number): tf.Tensor1D {
-  const idx = new Int32Array(n * s.h * s.w);
-  const outside = n * s.h * s.w;
+function translation(p: AugmentParameters, s: AugmentSettings, n: number): { indices: Int32Array; keep: Float32Array } {
+  const indices = new Int32Array(n * s.h * s.w);
+  const keep = new Float32Array(n * s.h * s.w);
   for (let e = 0; e < n; e++) {
     const [dy, dx] = [p.shiftY[e] as number, p.shiftX[e] as number];
     for (let y = 0; y < s.h; y++) {
       const sy = y + dy;
       for (let x = 0; x < s.w; x++) {
         const sx = x + dx;
-        idx[(e * s.h + y) * s.w + x] = sy >= 0 && sy < s.h && sx >= 0 && sx < s.w ? (e * s.h + sy) * s.w + sx : outside;
+        const at = (e * s.h + y) * s.w + x;
+        const inside = sy >= 0 && sy < s.h && sx >= 0 && sx < s.w;
+        indices[at] = inside ? (e * s.h + sy) * s.w + sx : at;
+        keep[at] = inside ? 1 : 0;
       }
     }
   }
-  return tf.tensor1d(idx, 'int32');
+  return { indices, keep };
 }
 
-/** `[n, h, w, 1]`: 0 inside each example's cut-out square, 1 elsewhere. */
-function cutoutMask(p: AugmentParameters, s: AugmentSettings, n: number): tf.Tensor4D {
-  const m = new Float32Array(n * s.h * s.w).fill(1);
+/** Zeroes each example's cut-out square in `mask` (`[n, h, w]`, row-major). */
+function cutOut(mask: Float32Array, p: AugmentParameters, s: AugmentSettings, n: number): void {
   for (let e = 0; e < n; e++) {
     const [y0, x0] = [p.cutY[e] as number, p.cutX[e] as number];
     for (let y = Math.max(0, y0); y < Math.min(s.h, y0 + s.cutH); y++) {
-      for (let x = Math.max(0, x0); x < Math.min(s.w, x0 + s.cutW); x++) m[(e * s.h + y) * s.w + x] = 0;
+      for (let x = Math.max(0, x0); x < Math.min(s.w, x0 + s.cutW); x++) mask[(e * s.h + y) * s.w + x] = 0;
     }
   }
-  return tf.tensor4d(m, [n, s.h, s.w, 1]);
 }
 
 const perExample = (values: Float32Array, n: number): tf.Tensor4D => tf.tensor4d(values.subarray(0, n), [n, 1, 1, 1]);
@@ -141,7 +143,8 @@ const perExample = (values: Float32Array, n: number): tf.Tensor4D => tf.tensor4d
 /**
  * @internal DiffAugment's transformations of images `[n, h, w, c]` (channels last) with the parameters
  * `p`: differentiable in the images (a translation gathers pixels, a cut-out is a mask), so G's gradient
- * passes through. Creates intermediate tensors: call inside `tf.tidy`.
+ * passes through (a translation gathers pixels, borders and the cut-out are one mask). Creates
+ * intermediate tensors: call inside `tf.tidy`.
  */
 export function augmentImages(x: tf.Tensor4D, p: AugmentParameters, s: AugmentSettings): tf.Tensor4D {
   const n = x.shape[0];
@@ -154,14 +157,21 @@ export function augmentImages(x: tf.Tensor4D, p: AugmentParameters, s: AugmentSe
     const imageMean = tf.mean(y, [1, 2, 3], true);
     y = tf.add(tf.mul(tf.sub(y, imageMean), perExample(p.contrast, n)), imageMean);
   }
-  const geometric = s.policy.has('translation') || s.policy.has('cutout');
-  if (geometric && s.fill !== 0) y = tf.sub(y, s.fill);
-  if (s.policy.has('translation')) {
-    const rows = tf.concat([tf.reshape(y, [n * s.h * s.w, s.c]), tf.zeros([1, s.c])]);
-    y = tf.reshape(tf.gather(rows, translationIndices(p, s, n)), [n, s.h, s.w, s.c]);
+  const shifts = s.policy.has('translation');
+  if (!shifts && !s.policy.has('cutout')) return y;
+  // Shifted-in borders and the cut-out are one mask over the (gathered) pixels, relative to the fill.
+  if (s.fill !== 0) y = tf.sub(y, s.fill);
+  let mask: Float32Array;
+  if (shifts) {
+    const t = translation(p, s, n);
+    y = tf.reshape(tf.gather(tf.reshape(y, [n * s.h * s.w, s.c]), tf.tensor1d(t.indices, 'int32')), [n, s.h, s.w, s.c]);
+    mask = t.keep;
+  } else {
+    mask = new Float32Array(n * s.h * s.w).fill(1);
   }
-  if (s.policy.has('cutout')) y = tf.mul(y, cutoutMask(p, s, n));
-  if (geometric && s.fill !== 0) y = tf.add(y, s.fill);
+  if (s.policy.has('cutout')) cutOut(mask, p, s, n);
+  y = tf.mul(y, tf.tensor4d(mask, [n, s.h, s.w, 1]));
+  if (s.fill !== 0) y = tf.add(y, s.fill);
   return y;
 }
 
