@@ -238,7 +238,8 @@ export function augmentSettings(inputShape: readonly number[], options: DiffAugm
  * (`[h, w, c]`, or `[c, h, w]` with `dataFormat: 'channelsFirst'`), or flat vectors with `imageShape`.
  * Backends: all (gathers, masks and element-wise ops; the random parameters are drawn in JavaScript from
  * `seed`). The trainer's checkpoints keep its random state, so a resumed run continues with the same
- * transformations. The wrapper is a plain discriminator: wrap instance noise around it, not inside it.
+ * transformations. The result is typed as a plain discriminator: when it wraps instance noise, pass the
+ * noise wrapper itself to `fit`'s callbacks (it anneals there) and read its `currentStd` there.
  *
  * @example
  * ```ts
