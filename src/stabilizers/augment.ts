@@ -1,8 +1,9 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { formatShape, GANConfigError } from '../errors';
-import type { Checkpointable } from '../io/checkpoint';
-import type { ConditionalDiscriminator, Discriminator } from '../models/types';
+import type { Checkpointable, JsonValue } from '../io/checkpoint';
+import type { ConditionalDiscriminator, Discriminator, ForwardOptions } from '../models/types';
 import { Random } from '../random';
+import { delegate } from './discriminators';
 import { savedRandomState, wrapperState } from './state';
 
 /** One of DiffAugment's transformation families, applied in the order color → translation → cutout. */
@@ -257,8 +258,9 @@ export function withDiffAugment<D extends Discriminator | ConditionalDiscriminat
   const s = augmentSettings(inner.inputShape, options);
   const random = new Random(options.seed);
   const key = options.checkpointKey ?? 'diffAugment';
-  const innerApply = inner.apply.bind(inner) as (x: tf.Tensor, o: { readonly training: boolean }) => ReturnType<D['apply']>;
-  const apply = (x: tf.Tensor, o: { readonly training: boolean }) => {
+  // A conditional D may return { logits, classLogits }: passed through as it is.
+  const innerApply = inner.apply.bind(inner) as (x: tf.Tensor, o: ForwardOptions) => tf.Tensor;
+  const wrapped = delegate(inner, inner.inputShape, (x, o) => {
     if (!o.training) return innerApply(x, o);
     const augmented = tf.tidy(() => {
       const n = x.shape[0] as number;
@@ -270,36 +272,16 @@ export function withDiffAugment<D extends Discriminator | ConditionalDiscriminat
     });
     // The augmented batch belongs to the caller's scope, as D's own intermediates do.
     return innerApply(augmented, o);
+  });
+  const own = {
+    save: () => ({ random: random.state }),
+    prepare(data: { readonly [key: string]: JsonValue } | undefined) {
+      if (data === undefined) return () => {};
+      const saved = savedRandomState(key, data.random);
+      return () => {
+        random.state = saved;
+      };
+    },
   };
-  const state = wrapperState(
-    key,
-    {
-      save: () => ({ random: random.state }),
-      prepare(data) {
-        if (data === undefined) return () => {};
-        const saved = savedRandomState(key, data.random);
-        return () => {
-          random.state = saved;
-        };
-      },
-    },
-    inner,
-  ) as Checkpointable;
-  return {
-    ...state,
-    ...(inner.numClasses === undefined ? {} : { numClasses: inner.numClasses }),
-    inputShape: inner.inputShape,
-    get trainableVariables() {
-      return inner.trainableVariables;
-    },
-    ...(inner.stateVariables === undefined
-      ? {}
-      : {
-          get stateVariables() {
-            return inner.stateVariables;
-          },
-        }),
-    apply,
-    dispose: () => inner.dispose?.(),
-  } as unknown as DiffAugmentDiscriminator<D>;
+  return Object.assign(wrapped, wrapperState(key, own, inner)) as unknown as DiffAugmentDiscriminator<D>;
 }

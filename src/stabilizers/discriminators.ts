@@ -1,7 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { CheckpointError, formatShape, GANConfigError } from '../errors';
 import type { Checkpointable } from '../io/checkpoint';
-import type { Discriminator, ForwardOptions } from '../models/types';
+import type { ConditionalDiscriminator, Discriminator, ForwardOptions } from '../models/types';
 import { Random } from '../random';
 import type { GANCallback } from '../training/callbacks';
 import { savedRandomState, wrapperState } from './state';
@@ -13,10 +13,19 @@ function unconditional(d: Discriminator, what: string): void {
   }
 }
 
-function delegate(inner: Discriminator, inputShape: readonly number[], apply: Discriminator['apply']): Discriminator {
+/**
+ * @internal A discriminator that shares `inner`'s variables (and class count, for a conditional one) and
+ * runs `apply` instead of it. Typed as unconditional; a conditional caller casts.
+ */
+export function delegate(
+  inner: Discriminator | ConditionalDiscriminator,
+  inputShape: readonly number[],
+  apply: (x: tf.Tensor, o: ForwardOptions) => tf.Tensor,
+): Discriminator {
   return {
     // A Checkpointable inner D (instance noise) stays Checkpointable through a wrapper without state.
     ...wrapperState('discriminator', undefined, inner),
+    ...(inner.numClasses === undefined ? {} : { numClasses: inner.numClasses }),
     inputShape,
     get trainableVariables() {
       return inner.trainableVariables;
@@ -30,7 +39,7 @@ function delegate(inner: Discriminator, inputShape: readonly number[], apply: Di
         }),
     apply,
     dispose: () => inner.dispose?.(),
-  };
+  } as unknown as Discriminator;
 }
 
 /**
