@@ -15,11 +15,15 @@ import * as tf from '@tensorflow/tfjs-core';
 interface WasmHeap {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
+  disposeData(dataId: tf.DataId): boolean;
 }
 
 function asWasmHeap(backend: unknown): WasmHeap | undefined {
   const b = backend as Partial<WasmHeap> | null;
-  return b != null && typeof b.makeOutput === 'function' && typeof b.typedArrayFromHeap === 'function'
+  return b != null &&
+    typeof b.makeOutput === 'function' &&
+    typeof b.typedArrayFromHeap === 'function' &&
+    typeof b.disposeData === 'function'
     ? (b as WasmHeap)
     : undefined;
 }
@@ -137,22 +141,12 @@ export function fastGather(original: tf.KernelFunc): tf.KernelFunc {
     const outer = tf.util.sizeFromShape(x.shape.slice(0, axis));
     const inner = tf.util.sizeFromShape(x.shape.slice(axis + 1));
     const outShape = [...x.shape.slice(0, axis), ...indices.shape, ...x.shape.slice(axis + 1)];
-    const ids = backend.typedArrayFromHeap(indices);
-    for (let k = 0; k < ids.length; k++) {
-      const i = ids[k] as number;
-      if (!(i >= 0 && i < axisSize)) return original(args);
-    }
     const out = backend.makeOutput(outShape, x.dtype);
-    if (tf.util.sizeFromShape(outShape) === 0) return out;
     // Views after the allocation: growing the heap detaches older views.
-    gatherInto(
-      backend.typedArrayFromHeap(x),
-      backend.typedArrayFromHeap(indices),
-      outer,
-      axisSize,
-      inner,
-      backend.typedArrayFromHeap(out),
-    );
-    return out;
+    const view = (t: tf.TensorInfo) => backend.typedArrayFromHeap(t);
+    if (gatherInto(view(x), view(indices), outer, axisSize, inner, view(out))) return out;
+    // An index out of range: the original kernel reports it.
+    backend.disposeData(out.dataId);
+    return original(args);
   };
 }
