@@ -5,6 +5,7 @@ import { squaredDistances } from '../../src/metrics/util';
 import {
   conditionalMlpDiscriminator,
   conditionalMlpGenerator,
+  type GANLoss,
   GANTrainer,
   learningRateSchedule,
   linearDecay,
@@ -95,6 +96,14 @@ function decay(recipe: MnistRecipe, optimizers: tf.Optimizer[]) {
       schedule: linearDecay({ from: recipe.learningRate, to: 0, steps: recipe.steps, hold }),
     }),
   ];
+}
+
+/** The recipe's loss; label smoothing is an option of the two cross-entropy losses only. */
+function lossOf(recipe: MnistRecipe): losses.LossName | GANLoss {
+  if (recipe.labelSmoothing <= 0) return recipe.loss;
+  const make = { minimax: losses.minimax, 'non-saturating': losses.nonSaturating }[recipe.loss as string];
+  if (make === undefined) throw new Error(`labelSmoothing needs a cross-entropy loss, not '${recipe.loss}'`);
+  return make({ labelSmoothing: recipe.labelSmoothing });
 }
 
 type Split = ReturnType<typeof mnistSplit>;
@@ -254,16 +263,10 @@ export async function runMnistGan(seed: number, recipe: MnistRecipe, classifier:
     recipe.instanceNoise > 0
       ? stabilizers.withInstanceNoise(augmented, { std: recipe.instanceNoise, decaySteps: recipe.steps, seed: seed + 6 })
       : undefined;
-  const loss =
-    recipe.labelSmoothing > 0
-      ? recipe.loss === 'minimax'
-        ? losses.minimax({ labelSmoothing: recipe.labelSmoothing })
-        : losses.nonSaturating({ labelSmoothing: recipe.labelSmoothing })
-      : recipe.loss;
   const trainer = new GANTrainer({
     generator,
     discriminator: noisy ?? augmented,
-    loss,
+    loss: lossOf(recipe),
     generatorOptimizer: gOpt,
     discriminatorOptimizer: dOpt,
     discriminatorSteps: recipe.dSteps,
