@@ -48,6 +48,8 @@ export interface MnistRecipe {
   readonly beta1: number;
   /** Minibatch standard deviation in D, this group size (0: none). */
   readonly mbstd: number;
+  /** PacGAN packing in D: this many samples judged together (0: none). */
+  readonly pack: number;
   /** D updates per G update (Algorithm 1's k). */
   readonly dSteps: number;
   /** DiffAugment in front of D: its policies joined by `+` (e.g. `translation+cutout`; empty: none), black fill. */
@@ -76,6 +78,7 @@ export const mnistDefaults: MnistRecipe = {
   gLearningRate: 0,
   beta1: 0.5,
   mbstd: 0,
+  pack: 0,
   dSteps: 1,
   augment: '',
   augTranslation: 0.125,
@@ -241,13 +244,19 @@ export async function runMnistGan(seed: number, recipe: MnistRecipe, classifier:
   const generator = mlpGenerator({ seed, hiddenUnits: recipe.gHidden });
   const gRate = recipe.gLearningRate > 0 ? recipe.gLearningRate : recipe.learningRate;
   const [gOpt, dOpt] = [tf.train.adam(gRate, recipe.beta1), tf.train.adam(recipe.learningRate, recipe.beta1)];
+  if (recipe.pack > 0 && recipe.mbstd > 0) throw new Error('pack and mbstd together are not supported');
   const plain = mlpDiscriminator({
     seed: seed + 1,
     hiddenUnits: recipe.dHidden,
     dropout: recipe.dropout,
-    ...(recipe.mbstd > 0 ? { inputShape: [785] } : {}),
+    ...(recipe.mbstd > 0 ? { inputShape: [785] } : recipe.pack > 0 ? { inputShape: [784 * recipe.pack] } : {}),
   });
-  const withStd = recipe.mbstd > 0 ? stabilizers.withMinibatchStdDev(plain, { groupSize: recipe.mbstd }) : plain;
+  const withStd =
+    recipe.mbstd > 0
+      ? stabilizers.withMinibatchStdDev(plain, { groupSize: recipe.mbstd })
+      : recipe.pack > 0
+        ? stabilizers.withPacking(plain, recipe.pack)
+        : plain;
   const augmented =
     recipe.augment === ''
       ? withStd
