@@ -6,6 +6,7 @@ import { availableParallelism } from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { describe, expect, it } from 'vitest';
+import { backendMemory, wasmSimdKernels } from '../src/backends/wasm-simd/index';
 import { GANConfigError, GANError, useNodeWasmThreads, wasmThreadCount } from '../src/index';
 import type { BackendResults } from './conformance/cases';
 import { nodeConformanceSuite } from './conformance/node';
@@ -42,6 +43,9 @@ describe('useNodeWasmThreads', () => {
       const c = tf.matMul(a, b);
       expect(Array.from(c.dataSync())).toEqual([4, 5, 10, 11]);
       tf.dispose([a, b, c]);
+      // tfjs-gan's own SIMD kernels (the fused Adam) bind to the threaded build's shared memory too.
+      expect(backendMemory(tf.backend())?.buffer).toBeInstanceOf(SharedArrayBuffer);
+      expect(wasmSimdKernels(tf.backend())).toBeDefined();
     } finally {
       await tf.setBackend('cpu');
     }

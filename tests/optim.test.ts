@@ -1,6 +1,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wasmSimdKernels } from '../src/backends/wasm-simd/index';
 import {
   applyUpdate,
   canFuseAdam,
@@ -14,7 +15,8 @@ import {
   releaseFusedAdam,
 } from '../src/index';
 
-const SHAPES = [[7, 5], [5], [3, 4, 2], [1], [33]];
+// Sizes 35, 5, 24, 1, 33 and 1 027: whole SIMD vectors and every remainder of 4.
+const SHAPES = [[7, 5], [5], [3, 4, 2], [1], [33], [1027]];
 
 /** Variables and per-step gradients with deterministic, varied values (incl. zeros and large ones). */
 function problem(seed: number) {
@@ -96,8 +98,23 @@ for (const backend of ['cpu', 'wasm'] as const) {
       if (backend === 'wasm') tf.env().set('IS_TEST', false);
       await tf.setBackend(backend);
       registerFusedAdamKernels();
-      // cpu: the fused kernel; wasm: tfjs's ops with cached constants (faster there than a JS loop).
-      expect(tf.getKernel(FUSED_ADAM_KERNEL, backend) !== undefined).toBe(backend === 'cpu');
+      // cpu: a JavaScript loop; wasm: tfjs-gan's SIMD kernel on the backend's own memory.
+      expect(tf.getKernel(FUSED_ADAM_KERNEL, backend)).toBeDefined();
+      if (backend === 'wasm') expect(wasmSimdKernels(tf.backend())).toBeDefined();
+    });
+
+    it('runs one fused kernel per variable (not 14 tfjs kernels)', async () => {
+      const { vars, grads } = problem(4);
+      const opt = tf.train.adam(1e-3);
+      const g0 = grads(0);
+      fusedAdamUpdate(opt, g0); // creates the moment slots
+      const profile = await tf.profile(() => fusedAdamUpdate(opt, g0));
+      const names = profile.kernels.map((k) => k.name);
+      expect(names.filter((n) => n === FUSED_ADAM_KERNEL)).toHaveLength(vars.length);
+      expect(names.filter((n) => n === 'Sqrt' || n === 'RealDiv')).toHaveLength(0);
+      opt.dispose();
+      releaseFusedAdam(opt);
+      tf.dispose([...vars, ...Object.values(g0)]);
     });
     afterAll(async () => {
       tf.env().set('IS_TEST', isTest);
@@ -139,20 +156,27 @@ for (const backend of ['cpu', 'wasm'] as const) {
 }
 
 describe('fused Adam without the fused kernel (tfjs ops, constants uploaded once)', () => {
-  it('gives the same bits, and releaseFusedAdam frees its constants', async () => {
-    registerFusedAdamKernels();
-    const kernel = tf.getKernel(FUSED_ADAM_KERNEL, 'cpu');
-    if (kernel === undefined) throw new Error('the cpu fused Adam kernel should be registered');
-    tf.unregisterKernel(FUSED_ADAM_KERNEL, 'cpu'); // registerFusedAdamKernels does not put it back
-    try {
-      const start = tf.memory().numTensors;
-      const { plain, fused } = await both(5, [2e-4, 0.5, 0.999]);
-      expectBitEqual(fused, plain);
-      expect(tf.memory().numTensors).toBe(start); // both() released the cached constants
-    } finally {
-      tf.registerKernel(kernel);
-    }
-  });
+  for (const backend of ['cpu', 'wasm'] as const) {
+    it(`gives the same bits on ${backend}, and releaseFusedAdam frees its constants`, async () => {
+      const isTest = tf.env().getBool('IS_TEST');
+      if (backend === 'wasm') tf.env().set('IS_TEST', false);
+      await tf.setBackend(backend);
+      registerFusedAdamKernels();
+      const kernel = tf.getKernel(FUSED_ADAM_KERNEL, backend);
+      if (kernel === undefined) throw new Error(`the ${backend} fused Adam kernel should be registered`);
+      tf.unregisterKernel(FUSED_ADAM_KERNEL, backend); // registerFusedAdamKernels does not put it back
+      try {
+        const start = tf.memory().numTensors;
+        const { plain, fused } = await both(5, [2e-4, 0.5, 0.999]);
+        expectBitEqual(fused, plain);
+        expect(tf.memory().numTensors).toBe(start); // both() released the cached constants
+      } finally {
+        tf.registerKernel(kernel);
+        tf.env().set('IS_TEST', isTest);
+        await tf.setBackend('cpu');
+      }
+    });
+  }
 });
 
 describe('which optimizers are fused', () => {

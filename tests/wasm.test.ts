@@ -8,6 +8,7 @@ import {
   uninstallWasmTrainingKernels,
   WASM_MISSING_TRAINING_KERNELS,
   WASM_REPLACED_KERNELS,
+  type WasmTuneUpOptions,
   type WasmTuneUpReport,
 } from '../src/backends/index';
 import { setMaxIm2colElementsForTesting } from '../src/backends/wasm';
@@ -360,12 +361,15 @@ describe('MaxPoolGrad (replaced: the wasm kernel drops the gradient of windows w
 });
 
 /** The result of `f` with the original wasm kernels (tune-up off), then reinstalls. */ /** The result of `f` with the original wasm kernels (tune-up off), then reinstalls. */
+/** The tune-up options the tests run under now (withOriginalKernels puts the same back). */
+const tuneUp: WasmTuneUpOptions = {};
+
 async function withOriginalKernels(f: () => tf.Tensor | tf.Tensor[]): Promise<Result[]> {
   uninstallWasmTrainingKernels();
   try {
     return await runOn('wasm', f);
   } finally {
-    installWasmTrainingKernels();
+    installWasmTrainingKernels(tuneUp);
   }
 }
 
@@ -409,94 +413,113 @@ function swap(shape: number[]): number[] {
   return [...shape.slice(0, -2), shape[shape.length - 1]!, shape[shape.length - 2]!];
 }
 
-describe('BatchMatMul / _FusedMatMul (replaced)', () => {
-  it.each(MATMUL_CASES)(
-    'a %j, b %j: all four transpose combinations match the original kernel and cpu',
-    async (aShape, bShape) => {
-      const f = () =>
-        [false, true].flatMap((ta) =>
-          [false, true].map((tb) =>
-            tf.matMul(randomTensor(ta ? swap(aShape) : aShape, 32), randomTensor(tb ? swap(bShape) : bShape, 33), ta, tb),
-          ),
-        );
-      const tuned = await runOn('wasm', f);
-      expectClose(tuned, await withOriginalKernels(f), 1e-5);
-      expectClose(tuned, await runOn('cpu', f));
-    },
-  );
+/**
+ * The float32 product tfjs-gan's SIMD kernel computes: each element summed in k order from 0, every
+ * operation rounded to float32, the bias added last.
+ */
+function sequentialProduct(a: tf.Tensor2D, b: tf.Tensor2D, ta: boolean, tb: boolean, bias?: tf.Tensor1D): Float32Array {
+  const [av, bv] = [a.dataSync(), b.dataSync()];
+  const m = ta ? a.shape[1] : a.shape[0];
+  const k = ta ? a.shape[0] : a.shape[1];
+  const n = tb ? b.shape[0] : b.shape[1];
+  const biasValues = bias?.dataSync();
+  const out = new Float32Array(m * n);
+  for (let i = 0; i < m; i++) {
+    for (let j = 0; j < n; j++) {
+      let acc = 0;
+      for (let q = 0; q < k; q++) {
+        const x = av[ta ? q * m + i : i * k + q]!;
+        const y = bv[tb ? j * k + q : q * n + j]!;
+        acc = Math.fround(acc + Math.fround(x * y));
+      }
+      out[i * n + j] = biasValues === undefined ? acc : Math.fround(acc + biasValues[j]!);
+    }
+  }
+  return out;
+}
 
-  it('fused: bias and relu / leakyrelu / prelu with transposed operands match cpu', async () => {
-    const f = () =>
-      [false, true].flatMap((ta) =>
-        [false, true].flatMap((tb) => {
-          const a = randomTensor(ta ? [40, 30] : [30, 40], 34) as tf.Tensor2D;
-          const b = randomTensor(tb ? [20, 40] : [40, 20], 35) as tf.Tensor2D;
-          const bias = randomTensor([20], 36);
-          const common = { a, b, transposeA: ta, transposeB: tb, bias };
-          return [
-            tf.fused.matMul({ ...common, activation: 'relu' }),
-            tf.fused.matMul({ ...common, activation: 'leakyrelu', leakyreluAlpha: 0.2 }),
-            tf.fused.matMul({ ...common, activation: 'prelu', preluActivationWeights: randomTensor([20], 37) }),
-            tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb }),
-          ];
-        }),
+describe("LeakyRelu / Tanh (replaced: SIMD loops of tfjs-gan's module)", () => {
+  const SPECIAL = [0, -0, 1e-40, -1e-40, 3e-4, -3e-4, 5e-4, 1, -1, 7.9, -7.9, 8, 9.5, 20, -20, Infinity, -Infinity, Number.NaN];
+  /** Every special value, then a dense ramp over [−12, 12] (an odd length: the scalar tail runs too). */
+  const inputs = () => tf.tensor1d([...SPECIAL, ...Array.from({ length: 20_001 }, (_, i) => -12 + (24 * i) / 20_000)]);
+
+  it('LeakyRelu gives the same bits as the original wasm kernel (any alpha, signed zeros, NaN, infinities)', async () => {
+    const f = () => [0.2, 0.01, 1.5, -0.3].map((alpha) => tf.leakyRelu(inputs(), alpha));
+    const tuned = await runOn('wasm', f);
+    const original = await withOriginalKernels(f);
+    tuned.forEach((t, i) => {
+      expect(t.shape).toEqual(original[i]!.shape);
+      expect(Array.from(t.values, (v) => (Object.is(v, -0) ? '-0' : v))).toEqual(
+        Array.from(original[i]!.values, (v) => (Object.is(v, -0) ? '-0' : v)),
       );
-    // The original wasm _FusedMatMul adds the bias wrongly whenever it cannot use XNNPACK (transposed
-    // or batched operands); the replacement matches cpu, so it is only compared with cpu here.
-    expectClose(await runOn('wasm', f), await runOn('cpu', f));
-  });
-
-  it('fused: small products with a bias and transposed operands match cpu', async () => {
-    await expectWasmMatchesCpu(() => [
-      tf.fused.matMul({
-        a: randomTensor([7, 5], 46) as tf.Tensor2D,
-        b: randomTensor([7, 3], 47) as tf.Tensor2D,
-        transposeA: true,
-        bias: randomTensor([3], 48),
-      }),
-      tf.fused.matMul({
-        a: randomTensor([5, 60], 49) as tf.Tensor2D,
-        b: randomTensor([3, 60], 50) as tf.Tensor2D,
-        transposeB: true,
-        bias: randomTensor([3], 51),
-        activation: 'relu',
-      }),
-    ]);
-  });
-
-  it('fused, batched: bias and prelu weights per batch entry match cpu', async () => {
-    await expectWasmMatchesCpu(() => {
-      const a = randomTensor([3, 24, 40], 40);
-      const b = randomTensor([3, 40, 20], 41);
-      const bias = randomTensor([20], 42);
-      return [
-        tf.fused.matMul({ a, b, bias, activation: 'relu' }),
-        tf.fused.matMul({ a, b: randomTensor([1, 20, 40], 43), transposeB: true, bias }),
-        tf.fused.matMul({ a, b, bias, activation: 'prelu', preluActivationWeights: randomTensor([20], 44) }),
-        tf.fused.matMul({ a, b, activation: 'prelu', preluActivationWeights: randomTensor([3, 24, 20], 45) }),
-      ];
     });
   });
 
-  it('multiplies reshaped data right (the original caches its packed right operand by tensor id, not shape)', async () => {
-    const f = () => {
-      const w = tf.reshape(tf.range(0, 24), [4, 6]);
-      const first = tf.matMul(tf.ones([2, 4]), w);
-      return [first, tf.matMul(tf.ones([2, 6]), tf.reshape(w, [6, 4]))];
-    };
-    // (Not run on the original kernel: it writes the first shape's output size past the second's
-    // output buffer, corrupting the wasm heap.)
-    await expectWasmMatchesCpu(f);
+  it('Tanh is within 3.6e-7 of the exact value, keeps the sign of zero, NaN and the limits ±1', async () => {
+    const [tuned] = await runOn('wasm', () => tf.tanh(inputs()));
+    const x = inputs().dataSync();
+    let worst = 0;
+    tuned!.values.forEach((y, i) => {
+      const exact = Math.tanh(x[i]!);
+      if (Number.isNaN(exact)) expect(y).toBeNaN();
+      else worst = Math.max(worst, Math.abs(y - exact));
+    });
+    expect(worst).toBeLessThanOrEqual(3.6e-7);
+    expect(worst).toBeGreaterThan(0); // an approximation, not std::tanh
+    const v = tuned!.values;
+    expect([Object.is(v[0], 0), Object.is(v[1], -0)]).toEqual([true, true]);
+    expect([v[15], v[16]]).toEqual([1, -1]);
+    // int32 input to leakyRelu reaches the original kernel (the replacement takes float32 only).
+    await expectWasmMatchesCpu(() => tf.leakyRelu(tf.tensor1d([1, -2, 0], 'int32'), 0.5));
   });
 
-  it('hands the wrapped kernel untransposed operands', async () => {
+  it('trains through both: value and gradients of tanh(leakyRelu(x·W)) match cpu', async () => {
+    await expectWasmMatchesCpu(() => {
+      const x = randomTensor([30, 20], 90);
+      const w = tf.variable(randomTensor([20, 10], 91));
+      const { value, grads } = tf.variableGrads(() => tf.sum(tf.tanh(tf.leakyRelu(tf.matMul(x, w), 0.2))), [w]);
+      const out = [value, ...Object.values(grads)];
+      w.dispose();
+      return out;
+    });
+  });
+});
+
+describe("tfjs-gan's SIMD matrix product (simdMatmul)", () => {
+  it('is exactly the float32 sum in k order, for every block remainder, transpose and bias', async () => {
+    await tf.setBackend('wasm');
+    let seed = 70;
+    for (const m of [1, 3, 4, 5, 9]) {
+      for (const n of [1, 7, 8, 9, 17]) {
+        for (const k of [1, 5, 33]) {
+          for (const [ta, tb] of [
+            [false, false],
+            [true, false],
+            [false, true],
+            [true, true],
+          ] as const) {
+            const a = randomTensor(ta ? [k, m] : [m, k], seed++) as tf.Tensor2D;
+            const b = randomTensor(tb ? [n, k] : [k, n], seed++) as tf.Tensor2D;
+            const bias = randomTensor([n], seed++) as tf.Tensor1D;
+            const plain = tf.matMul(a, b, ta, tb);
+            const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias });
+            expect(Array.from(plain.dataSync())).toEqual(Array.from(sequentialProduct(a, b, ta, tb)));
+            expect(Array.from(fused.dataSync())).toEqual(Array.from(sequentialProduct(a, b, ta, tb, bias)));
+            tf.dispose([a, b, bias, plain, fused]);
+          }
+        }
+      }
+    }
+  });
+
+  it('replaces XNNPACK for single products (the original is not called), not for batches', async () => {
     uninstallWasmTrainingKernels();
     const original = tf.getKernel('BatchMatMul', 'wasm')!;
-    const seen: unknown[] = [];
+    let calls = 0;
     const spy: tf.KernelConfig = {
       ...original,
       kernelFunc: (args) => {
-        seen.push({ ...args.attrs });
+        calls++;
         return original.kernelFunc(args);
       },
     };
@@ -505,16 +528,136 @@ describe('BatchMatMul / _FusedMatMul (replaced)', () => {
     try {
       installWasmTrainingKernels();
       tf.tidy(() => tf.matMul(randomTensor([64, 32], 38), randomTensor([48, 64], 39), true, true).dataSync());
-      expect(seen).toEqual([{ transposeA: false, transposeB: false }]);
-      uninstallWasmTrainingKernels();
-      expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc).toBe(spy.kernelFunc); // restores what it wrapped
+      tf.tidy(() => tf.matMul(randomTensor([1, 30, 20], 40), randomTensor([20, 10], 41)).dataSync());
+      expect(calls).toBe(0);
+      tf.tidy(() => tf.matMul(randomTensor([2, 40, 30], 42), randomTensor([2, 30, 20], 43)).dataSync());
+      expect(calls).toBe(2); // a batch: one XNNPACK product per entry
     } finally {
+      uninstallWasmTrainingKernels();
       tf.unregisterKernel('BatchMatMul', 'wasm');
       tf.registerKernel(original);
       installWasmTrainingKernels();
     }
   });
 });
+
+for (const simdMatmul of [true, false])
+  describe(`BatchMatMul / _FusedMatMul (replaced; simdMatmul ${simdMatmul})`, () => {
+    beforeAll(() => {
+      uninstallWasmTrainingKernels();
+      installWasmTrainingKernels({ simdMatmul });
+    });
+    afterAll(() => {
+      uninstallWasmTrainingKernels();
+      installWasmTrainingKernels();
+    });
+
+    it.each(MATMUL_CASES)(
+      'a %j, b %j: all four transpose combinations match the original kernel and cpu',
+      async (aShape, bShape) => {
+        const f = () =>
+          [false, true].flatMap((ta) =>
+            [false, true].map((tb) =>
+              tf.matMul(randomTensor(ta ? swap(aShape) : aShape, 32), randomTensor(tb ? swap(bShape) : bShape, 33), ta, tb),
+            ),
+          );
+        const tuned = await runOn('wasm', f);
+        expectClose(tuned, await withOriginalKernels(f), 1e-5);
+        expectClose(tuned, await runOn('cpu', f));
+      },
+    );
+
+    it('fused: bias and relu / leakyrelu / prelu with transposed operands match cpu', async () => {
+      const f = () =>
+        [false, true].flatMap((ta) =>
+          [false, true].flatMap((tb) => {
+            const a = randomTensor(ta ? [40, 30] : [30, 40], 34) as tf.Tensor2D;
+            const b = randomTensor(tb ? [20, 40] : [40, 20], 35) as tf.Tensor2D;
+            const bias = randomTensor([20], 36);
+            const common = { a, b, transposeA: ta, transposeB: tb, bias };
+            return [
+              tf.fused.matMul({ ...common, activation: 'relu' }),
+              tf.fused.matMul({ ...common, activation: 'leakyrelu', leakyreluAlpha: 0.2 }),
+              tf.fused.matMul({ ...common, activation: 'prelu', preluActivationWeights: randomTensor([20], 37) }),
+              tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb }),
+            ];
+          }),
+        );
+      // The original wasm _FusedMatMul adds the bias wrongly whenever it cannot use XNNPACK (transposed
+      // or batched operands); the replacement matches cpu, so it is only compared with cpu here.
+      expectClose(await runOn('wasm', f), await runOn('cpu', f));
+    });
+
+    it('fused: small products with a bias and transposed operands match cpu', async () => {
+      await expectWasmMatchesCpu(() => [
+        tf.fused.matMul({
+          a: randomTensor([7, 5], 46) as tf.Tensor2D,
+          b: randomTensor([7, 3], 47) as tf.Tensor2D,
+          transposeA: true,
+          bias: randomTensor([3], 48),
+        }),
+        tf.fused.matMul({
+          a: randomTensor([5, 60], 49) as tf.Tensor2D,
+          b: randomTensor([3, 60], 50) as tf.Tensor2D,
+          transposeB: true,
+          bias: randomTensor([3], 51),
+          activation: 'relu',
+        }),
+      ]);
+    });
+
+    it('fused, batched: bias and prelu weights per batch entry match cpu', async () => {
+      await expectWasmMatchesCpu(() => {
+        const a = randomTensor([3, 24, 40], 40);
+        const b = randomTensor([3, 40, 20], 41);
+        const bias = randomTensor([20], 42);
+        return [
+          tf.fused.matMul({ a, b, bias, activation: 'relu' }),
+          tf.fused.matMul({ a, b: randomTensor([1, 20, 40], 43), transposeB: true, bias }),
+          tf.fused.matMul({ a, b, bias, activation: 'prelu', preluActivationWeights: randomTensor([20], 44) }),
+          tf.fused.matMul({ a, b, activation: 'prelu', preluActivationWeights: randomTensor([3, 24, 20], 45) }),
+        ];
+      });
+    });
+
+    it('multiplies reshaped data right (the original caches its packed right operand by tensor id, not shape)', async () => {
+      const f = () => {
+        const w = tf.reshape(tf.range(0, 24), [4, 6]);
+        const first = tf.matMul(tf.ones([2, 4]), w);
+        return [first, tf.matMul(tf.ones([2, 6]), tf.reshape(w, [6, 4]))];
+      };
+      // (Not run on the original kernel: it writes the first shape's output size past the second's
+      // output buffer, corrupting the wasm heap.)
+      await expectWasmMatchesCpu(f);
+    });
+
+    it('hands the wrapped kernel untransposed operands', async () => {
+      uninstallWasmTrainingKernels();
+      const original = tf.getKernel('BatchMatMul', 'wasm')!;
+      const seen: unknown[] = [];
+      const spy: tf.KernelConfig = {
+        ...original,
+        kernelFunc: (args) => {
+          seen.push({ ...args.attrs });
+          return original.kernelFunc(args);
+        },
+      };
+      tf.unregisterKernel('BatchMatMul', 'wasm');
+      tf.registerKernel(spy);
+      try {
+        installWasmTrainingKernels({ simdMatmul });
+        tf.tidy(() => tf.matMul(randomTensor([64, 32], 38), randomTensor([48, 64], 39), true, true).dataSync());
+        // With simdMatmul the product never reaches the wrapped kernel.
+        expect(seen).toEqual(simdMatmul ? [] : [{ transposeA: false, transposeB: false }]);
+        uninstallWasmTrainingKernels();
+        expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc).toBe(spy.kernelFunc); // restores what it wrapped
+      } finally {
+        tf.unregisterKernel('BatchMatMul', 'wasm');
+        tf.registerKernel(original);
+        installWasmTrainingKernels({ simdMatmul });
+      }
+    });
+  });
 
 describe('training steps on wasm', () => {
   /** A small DCGAN: G = dense → convT(s2) → BN → LeakyReLU → convT(s2) → tanh; D = conv(s2) → … → dense. */
@@ -677,6 +820,11 @@ describe('memory', () => {
           { filterSize: 3, strides: 2, pad: 'same' },
         ),
       () => [tf.matMul(a, b, true, true), tf.matMul(tf.transpose(a, [0, 2, 1]), tf.transpose(b, [0, 2, 1]))],
+      // Single products: tfjs-gan's SIMD kernel, with its temporary transpose of B.
+      () => [
+        tf.matMul(tf.reshape(a, [80, 30]), tf.reshape(b, [20, 80]), true, true),
+        tf.matMul(tf.ones([3, 4]), tf.ones([4, 5])),
+      ],
       () =>
         tf.fused.matMul({
           a: tf.reshape(a, [80, 30]),
@@ -714,7 +862,14 @@ describe('install / uninstall', () => {
     for (const k of WASM_MISSING_TRAINING_KERNELS) expect(tf.getKernel(k, 'wasm')).toBeUndefined();
     for (const k of WASM_REPLACED_KERNELS) expect(tf.getKernel(k, 'wasm')!.kernelFunc).toBe(originals.get(k));
 
-    const partial = installWasmTrainingKernels({ matmul: false, convTranspose: false, fixes: false, tile: false, gather: false });
+    const partial = installWasmTrainingKernels({
+      matmul: false,
+      convTranspose: false,
+      fixes: false,
+      tile: false,
+      gather: false,
+      simdElementwise: false,
+    });
     expect(partial.added).toEqual([...WASM_MISSING_TRAINING_KERNELS]);
     expect(partial.replaced).toEqual([]);
     expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc).toBe(originals.get('BatchMatMul'));

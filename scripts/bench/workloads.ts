@@ -30,7 +30,8 @@ export const UNTUNED: Partial<GANTrainerConfig> = { fusedAdam: false, backendTun
 
 /**
  * Which backend tune-up a runner trains with: all of the library's ('tuned': wasm kernels, WebGPU
- * uploads), the wasm training kernels without the fast Tile and Gather and no WebGPU uploads tune-up
+ * uploads), the wasm training kernels without the fast Tile, Gather and tfjs-gan's SIMD kernels (matrix
+ * product, LeakyReLU, tanh), and no WebGPU uploads tune-up
  * ('training-only'), or tfjs as it ships ('stock'). Kernel registry and backend are global, so
  * runners switch them around each of their runs and put the full tune-up back afterwards.
  */
@@ -43,7 +44,9 @@ export async function withKernels(mode: KernelMode, f: () => Promise<void>): Pro
   }
   uninstallWasmTrainingKernels();
   uninstallWebGPUTuneUp();
-  if (mode === 'training-only') installWasmTrainingKernels({ tile: false, gather: false });
+  if (mode === 'training-only') {
+    installWasmTrainingKernels({ tile: false, gather: false, simdMatmul: false, simdElementwise: false });
+  }
   try {
     await f();
   } finally {

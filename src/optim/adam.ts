@@ -16,6 +16,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { backendMemory, heapOffset, type WasmBackendLike, wasmSimdKernels } from '../backends/wasm-simd/index';
 import { GANConfigError } from '../errors';
 import { webgpuFusedAdam } from './adam-webgpu';
 
@@ -145,18 +146,62 @@ const webgpuFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /**
- * Backends with the fused kernel. Not `wasm`: there tfjs's kernels (SIMD) beat a JavaScript loop
- * that must round to float32 after every operation (measured: 5.9 ms tfjs ops, 12 ms fused loop, 5.0
- * ms tfjs ops with cached constants, for 548 000 parameters), so wasm takes the cached-constants path.
- * Not WebGL (not measured).
+ * wasm: one pass of tfjs-gan's own SIMD kernel (src/backends/wasm-simd/kernels.wat) over the
+ * variable in the backend's heap — the same float32 operations in the same order as tfjs's kernels,
+ * so the same bits. (A JavaScript loop lost to tfjs's SIMD kernels there: 12 ms against 5.0 ms for
+ * 548 000 parameters.) Registered for every wasm backend; {@link fusedAdamUpdate} uses it only
+ * where {@link wasmSimdKernels} can bind to the backend's memory.
  */
-const KERNELS: Readonly<Record<string, tf.KernelFunc>> = { cpu: cpuFusedAdam, webgpu: webgpuFusedAdamKernel };
+const wasmFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const [w, m, v, g, c1, c2] = inputsOf(inputs);
+  const kernels = wasmSimdKernels(backend);
+  const memory = backendMemory(backend);
+  if (kernels === undefined || memory === undefined) {
+    throw new Error(`${FUSED_ADAM_KERNEL}: this wasm backend's memory cannot be reached`);
+  }
+  const b = backend as unknown as WasmBackendLike;
+  const outs = [w, m, v].map((t) => b.makeOutput([...t.shape], 'float32'));
+  const [outW, outM, outV] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+  const n = tf.util.sizeFromShape(w.shape);
+  if (n > 0) {
+    const at = (t: tf.TensorInfo) => heapOffset(b, t.dataId);
+    // Read after the allocations: they may grow (and replace) the heap's buffer.
+    const scalar = (t: tf.TensorInfo) => new Float32Array(memory.buffer, at(t), 1)[0] as number;
+    const a = attrs as unknown as FusedAdamAttrs;
+    kernels.adam(
+      at(w),
+      at(m),
+      at(v),
+      at(g),
+      at(outW),
+      at(outM),
+      at(outV),
+      n,
+      a.beta1,
+      a.oneMinusBeta1,
+      a.beta2,
+      a.oneMinusBeta2,
+      a.epsilon,
+      a.negLearningRate,
+      scalar(c1),
+      scalar(c2),
+    );
+  }
+  return outs;
+};
+
+/** Backends with the fused kernel. Not WebGL (not measured). */
+const KERNELS: Readonly<Record<string, tf.KernelFunc>> = {
+  cpu: cpuFusedAdam,
+  wasm: wasmFusedAdamKernel,
+  webgpu: webgpuFusedAdamKernel,
+};
 
 /** Backends this module has registered its kernel for (once each: unregistering it afterwards sticks). */
 const registeredFor = new Set<string>();
 
 /**
- * Registers the fused Adam kernel for the `cpu` and `webgpu` backends whose packages are loaded, once each;
+ * Registers the fused Adam kernel for the `cpu`, `wasm` and `webgpu` backends whose packages are loaded, once each;
  * {@link fusedAdamUpdate} calls it itself. Unregister it with
  * `tf.unregisterKernel(FUSED_ADAM_KERNEL, backendName)` to make {@link fusedAdamUpdate} use tfjs
  * ops on that backend (with constants uploaded once).
@@ -262,7 +307,9 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
   if (unknown !== undefined) throw new GANConfigError('grads', `no variable is named "${unknown}"`);
   const opt = optimizer as unknown as AdamInternals & tf.Optimizer;
   registerFusedAdamKernels();
-  const fused = tf.getKernel(FUSED_ADAM_KERNEL, tf.getBackend()) !== undefined;
+  const fused =
+    tf.getKernel(FUSED_ADAM_KERNEL, tf.getBackend()) !== undefined &&
+    (tf.getBackend() !== 'wasm' || wasmSimdKernels(tf.backend()) !== undefined);
   // Constants uploaded once per optimizer; on cpu the fused kernel takes them as attributes.
   const scalars = fused && tf.getBackend() === 'cpu' ? undefined : scalarsFor(opt);
   tf.tidy(() => {

@@ -14,6 +14,7 @@ interface PageApi {
   availability(backends: readonly string[]): Promise<Record<string, string | null>>;
   conformance(backend: string): Promise<{ results?: BackendResults; reference?: BackendResults; unavailable?: string }>;
   defaults(): Promise<{ chosen: string; hasGpu: boolean; webglVersion: number }>;
+  wasmSimd(): Promise<{ bound: boolean; product: number[] }>;
 }
 
 let session: BrowserSession | undefined;
@@ -38,6 +39,12 @@ describe.runIf(browser.run)(`backends in a real browser (${browser.reason})`, ()
     if (CI) expect(available).toEqual(Object.fromEntries(BACKENDS.map((b) => [b, null])));
     const d = await (session as BrowserSession).page.evaluate(() => (globalThis as unknown as PageApi).defaults());
     expect(d.chosen).toBe(d.hasGpu && available.webgpu === null ? 'webgpu' : available.webgl === null ? 'webgl' : 'wasm');
+  });
+
+  it.runIf(CI || available.wasm === null)("tfjs-gan's SIMD kernels bind to the wasm backend's memory in Chromium", async () => {
+    const r = await (session as BrowserSession).page.evaluate(() => (globalThis as unknown as PageApi).wasmSimd());
+    expect(r.bound).toBe(true);
+    expect(r.product).toEqual([6, 8, 8, 10]); // [1 3 5; 2 4 6] · [1 0; 0 1; 1 1]
   });
 
   for (const backend of BACKENDS) {

@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
+import { wasmSimdKernels } from '../../../src/backends/wasm-simd/index';
 import { backendUnavailableReason, selectBackend } from '../../../src/index';
 import { type BackendResults, runConformance } from '../../conformance/cases';
 
@@ -56,4 +57,15 @@ async function defaults(): Promise<{ chosen: string; hasGpu: boolean; webglVersi
   };
 }
 
-Object.assign(globalThis, { availability, conformance, defaults, ready: true });
+/** Whether tfjs-gan's own SIMD kernels bind to the wasm backend's memory here, and a product through them. */
+async function wasmSimd(): Promise<{ bound: boolean; product: number[] }> {
+  await selectBackend(['wasm']);
+  const bound = wasmSimdKernels(tf.backend()) !== undefined;
+  const c = tf.matMul(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]), tf.tensor2d([1, 0, 0, 1, 1, 1], [3, 2]), true, false);
+  const product = Array.from(c.dataSync());
+  c.dispose();
+  await tf.setBackend('cpu');
+  return { bound, product };
+}
+
+Object.assign(globalThis, { availability, conformance, defaults, wasmSimd, ready: true });
