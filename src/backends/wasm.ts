@@ -67,7 +67,8 @@ export const WASM_MISSING_TRAINING_KERNELS = [
  * - `LeakyRelu`, `Tanh` (option `simdElementwise`): the wasm kernels loop one element at a time
  *   (LeakyReLU 5.7 ns, tanh 15 ns an element); the replacements are 4-lane SIMD loops of tfjs-gan's
  *   own module (src/backends/wasm-simd/kernels.wat). LeakyReLU gives the same bits; tanh is Eigen's
- *   (TensorFlow CPU's) rational approximation, within 3.6e-7 of the exact value (std::tanh: ½ ulp).
+ *   (TensorFlow CPU's) rational approximation, within 4.1e-7 (7 ulp) of the exact value, where
+ *   tfjs-backend-wasm's std::tanh is within ½ ulp.
  */
 export const WASM_REPLACED_KERNELS = [
   'BatchMatMul',
@@ -431,9 +432,24 @@ const ACTIVATION_KERNELS: Readonly<Record<string, string>> = {
 };
 
 /**
+ * On a threaded wasm build (`useNodeWasmThreads`, or a cross-origin-isolated page) XNNPACK splits a
+ * product's rows over its threads, while tfjs-gan's kernel runs on one: from this many output rows
+ * XNNPACK is faster with 2 threads (measured, 2-core machine: 512×512×512 6.3 ms against 9.3 ms,
+ * 1024×2048×512 41 against 76 ms; below, e.g. 256×1024×1024 22.4 against 20.9 ms and every product of
+ * the MLP GAN, tfjs-gan's is).
+ */
+const THREADED_XNNPACK_ROWS = 512;
+
+/** The threads XNNPACK uses on this wasm backend (1 on the single-threaded builds). */
+function xnnpackThreads(backend: unknown): number {
+  const tfjs = (backend as { wasm?: { tfjs?: { getThreadsCount?: () => number } } }).wasm?.tfjs;
+  return tfjs?.getThreadsCount?.() ?? 1;
+}
+
+/**
  * The product with tfjs-gan's own SIMD kernel (`gemm` in src/backends/wasm-simd/kernels.wat), or
- * `undefined` when it does not apply: not float32, a batch of more than one matrix, an empty inner
- * dimension, PReLU weights, a bias that is not one value per output column, or a backend whose
+ * `undefined` when it does not apply: not float32, a batch of more than one matrix, PReLU weights, a
+ * large product on a threaded build (see {@link THREADED_XNNPACK_ROWS}), a bias that is not one value per output column, or a backend whose
  * memory cannot be reached. A transposed left operand is read through strides; a transposed right
  * operand is transposed first (the module's `transpose`), as the kernel reads B's rows contiguously.
  */
@@ -451,7 +467,7 @@ function simdMatMul(args: Parameters<tf.KernelFunc>[0], kernelName: string): tf.
   const k = (transposeA ? a.shape[ra - 2] : a.shape[ra - 1]) as number;
   const kb = (transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) as number;
   const n = (transposeB ? b.shape[rb - 2] : b.shape[rb - 1]) as number;
-  if (k !== kb || k === 0) return undefined; // the original's error, or its zeros
+  if (k !== kb) return undefined; // the original's error
   const activation = attrs.activation ?? 'linear';
   const activationKernel = ACTIVATION_KERNELS[activation];
   if (activation !== 'linear' && activationKernel === undefined) return undefined;
@@ -460,6 +476,7 @@ function simdMatMul(args: Parameters<tf.KernelFunc>[0], kernelName: string): tf.
   }
   const kernels = wasmSimdKernels(args.backend);
   if (kernels === undefined) return undefined;
+  if (m >= THREADED_XNNPACK_ROWS && xnnpackThreads(args.backend) > 1) return undefined;
   const backend = asWasmBackend(args.backend, kernelName);
   const heap = args.backend as unknown as WasmBackendLike;
   const outShape = [...tf.broadcast_util.assertAndGetBroadcastShape(a.shape.slice(0, -2), b.shape.slice(0, -2)), m, n];
@@ -467,25 +484,22 @@ function simdMatMul(args: Parameters<tf.KernelFunc>[0], kernelName: string): tf.
   if (m === 0 || n === 0) return out;
   let bRows: tf.TensorInfo | undefined;
   try {
-    // B as k×n rows: a transposed B (stored n×k) is transposed first.
     const at = (t: tf.TensorInfo) => heapOffset(heap, t.dataId);
-    if (transposeB) {
-      bRows = backend.makeOutput([k, n], 'float32');
-      kernels.transpose(at(b), at(bRows), n, k);
+    if (k === 0) {
+      // An empty sum: 0, or the bias, in every row (XNNPACK fails here and leaves the output unwritten).
+      const values = new Float32Array(kernels.memory.buffer, at(out), m * n);
+      const row = bias === undefined ? new Float32Array(n) : new Float32Array(kernels.memory.buffer, at(bias), n).slice();
+      for (let i = 0; i < m; i++) values.set(row, i * n);
+    } else {
+      // B as k×n rows: a transposed B (stored n×k) is transposed first.
+      if (transposeB) {
+        bRows = backend.makeOutput([k, n], 'float32');
+        kernels.transpose(at(b), at(bRows), n, k);
+      }
+      const [sam, sak] = transposeA ? [1, m] : [k, 1];
+      const [biasAt, hasBias] = bias === undefined ? [0, 0 as const] : [at(bias), 1 as const];
+      kernels.gemm(at(a), sam, sak, at(bRows ?? b), n, at(out), m, k, n, biasAt, hasBias);
     }
-    kernels.gemm(
-      at(a),
-      transposeA ? 1 : k,
-      transposeA ? m : 1,
-      at(bRows ?? b),
-      n,
-      at(out),
-      m,
-      k,
-      n,
-      bias === undefined ? 0 : at(bias),
-      bias === undefined ? 0 : 1,
-    );
   } catch (error) {
     backend.disposeData(out.dataId);
     throw error;

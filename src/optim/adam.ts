@@ -16,7 +16,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { backendMemory, heapOffset, type WasmBackendLike, wasmSimdKernels } from '../backends/wasm-simd/index';
+import { heapOffset, type WasmBackendLike, wasmSimdKernels } from '../backends/wasm-simd/index';
 import { GANConfigError } from '../errors';
 import { webgpuFusedAdam } from './adam-webgpu';
 
@@ -155,10 +155,8 @@ const webgpuFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 const wasmFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [w, m, v, g, c1, c2] = inputsOf(inputs);
   const kernels = wasmSimdKernels(backend);
-  const memory = backendMemory(backend);
-  if (kernels === undefined || memory === undefined) {
-    throw new Error(`${FUSED_ADAM_KERNEL}: this wasm backend's memory cannot be reached`);
-  }
+  if (kernels === undefined) throw new Error(`${FUSED_ADAM_KERNEL}: this wasm backend's memory cannot be reached`);
+  const { memory } = kernels;
   const b = backend as unknown as WasmBackendLike;
   const outs = [w, m, v].map((t) => b.makeOutput([...t.shape], 'float32'));
   const [outW, outM, outV] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];

@@ -55,7 +55,7 @@ export interface WasmSimdExports {
   transpose(src: number, dst: number, rows: number, cols: number): void;
   /** out = x < 0 ? alpha·x : x over n float32 values. */
   leakyRelu(x: number, out: number, n: number, alpha: number): void;
-  /** out = tanh(x) over n float32 values (Eigen's rational approximation, |error| ≤ 3.6e-7). */
+  /** out = tanh(x) over n float32 values (Eigen's rational approximation, |error| ≤ 4.1e-7). */
   tanh(x: number, out: number, n: number): void;
 }
 
@@ -71,7 +71,13 @@ export interface WasmBackendLike {
   makeOutput(shape: number[], dtype: 'float32'): TensorInfo;
 }
 
-const instances = new WeakMap<object, WasmSimdExports | null>();
+/** The kernels bound to one backend's memory, and that memory. */
+export interface WasmSimdKernels extends WasmSimdExports {
+  /** The backend's `WebAssembly.Memory` the kernels read and write (found once, when binding). */
+  readonly memory: WebAssembly.Memory;
+}
+
+const instances = new WeakMap<object, WasmSimdKernels | null>();
 
 function decode(base64: string): Uint8Array<ArrayBuffer> {
   return Uint8Array.from(atob(base64), (c) => c.charCodeAt(0));
@@ -93,18 +99,18 @@ export function backendMemory(backend: unknown): WebAssembly.Memory | undefined 
  * `undefined` when `backend` is not a tfjs-backend-wasm backend whose memory can be found, or the
  * runtime lacks WebAssembly SIMD.
  */
-export function wasmSimdKernels(backend: unknown): WasmSimdExports | undefined {
+export function wasmSimdKernels(backend: unknown): WasmSimdKernels | undefined {
   if (backend === null || typeof backend !== 'object') return undefined;
   const known = instances.get(backend);
   if (known !== undefined) return known ?? undefined;
-  let made: WasmSimdExports | null = null;
+  let made: WasmSimdKernels | null = null;
   const memory = backendMemory(backend);
   if (memory !== undefined) {
     const shared = typeof SharedArrayBuffer !== 'undefined' && memory.buffer instanceof SharedArrayBuffer;
     try {
       const bytes = decode(shared ? KERNELS_SHARED_MEMORY : KERNELS_PLAIN_MEMORY);
       const instance = new WebAssembly.Instance(new WebAssembly.Module(bytes), { env: { memory } });
-      made = instance.exports as unknown as WasmSimdExports;
+      made = { ...(instance.exports as unknown as WasmSimdExports), memory };
     } catch {
       made = null; // no SIMD in this runtime, or a memory the module cannot import
     }

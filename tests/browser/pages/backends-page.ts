@@ -6,7 +6,7 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { wasmSimdKernels } from '../../../src/backends/wasm-simd/index';
-import { backendUnavailableReason, selectBackend } from '../../../src/index';
+import { backendUnavailableReason, installWasmTrainingKernels, selectBackend } from '../../../src/index';
 import { type BackendResults, runConformance } from '../../conformance/cases';
 
 setWasmPaths('/wasm/'); // served by the test from node_modules/@tensorflow/tfjs-backend-wasm/dist
@@ -60,6 +60,7 @@ async function defaults(): Promise<{ chosen: string; hasGpu: boolean; webglVersi
 /** Whether tfjs-gan's own SIMD kernels bind to the wasm backend's memory here, and a product through them. */
 async function wasmSimd(): Promise<{ bound: boolean; product: number[] }> {
   await selectBackend(['wasm']);
+  installWasmTrainingKernels(); // what GANTrainer installs: the product below goes through tfjs-gan's gemm
   const bound = wasmSimdKernels(tf.backend()) !== undefined;
   const c = tf.matMul(tf.tensor2d([1, 2, 3, 4, 5, 6], [3, 2]), tf.tensor2d([1, 0, 0, 1, 1, 1], [3, 2]), true, false);
   const product = Array.from(c.dataSync());
