@@ -35,7 +35,7 @@ export interface MnistRecipe {
   readonly dropout: number;
   /** The GAN loss (a built-in's name); the library's default is `'non-saturating'`. */
   readonly loss: losses.LossName;
-  /** Hidden units of G and of D (the seed's: 256×256 each). */
+  /** Hidden units of G and of D (the seed's: 256×256 each; the recipe's G: 512×512). */
   readonly gHidden: readonly number[];
   readonly dHidden: readonly number[];
   /** One-sided label smoothing of the cross-entropy losses (0: none). */
@@ -71,7 +71,9 @@ export const mnistDefaults: MnistRecipe = {
   lrDecay: 0,
   loss: 'non-saturating',
   dropout: 0,
-  gHidden: [256, 256],
+  // G twice the seed's width (D the seed's): Parzen 229.7 and FD 22.9 over seeds 1–3 against 199.5 and
+  // 47.1 at 256×256; affordable within 10 minutes once tfjs-gan's wasm kernels made a step ~1.5× faster.
+  gHidden: [512, 512],
   dHidden: [256, 256],
   labelSmoothing: 0,
   instanceNoise: 0,
