@@ -563,7 +563,9 @@ describe("tfjs-gan's SIMD matrix product (simdMatmul)", () => {
     };
     const tuned = await runOn('wasm', f);
     const original = await withOriginalKernels(f);
-    tuned.forEach((t, i) => expect(Array.from(t.values)).toEqual(Array.from(original[i]!.values)));
+    tuned.forEach((t, i) => {
+      expect(Array.from(t.values)).toEqual(Array.from(original[i]!.values));
+    });
   });
 
   it('an empty inner dimension gives 0, or the bias, through the activation (XNNPACK leaves garbage)', async () => {
