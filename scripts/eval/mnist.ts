@@ -5,6 +5,7 @@ import { squaredDistances } from '../../src/metrics/util';
 import {
   conditionalMlpDiscriminator,
   conditionalMlpGenerator,
+  type Discriminator,
   type GANLoss,
   GANTrainer,
   learningRateSchedule,
@@ -239,6 +240,16 @@ async function throughDrs(
   return { samples, acceptance, seconds };
 }
 
+/** The recipe's minibatch-std or packing wrapper of D (not both), and the input the wrapped D takes. */
+function innerDiscriminator(recipe: MnistRecipe): { inputShape: number[]; wrap: (d: Discriminator) => Discriminator } {
+  if (recipe.pack > 0 && recipe.mbstd > 0) throw new Error('pack and mbstd together are not supported');
+  if (recipe.mbstd > 0) {
+    return { inputShape: [785], wrap: (d) => stabilizers.withMinibatchStdDev(d, { groupSize: recipe.mbstd }) };
+  }
+  if (recipe.pack > 0) return { inputShape: [784 * recipe.pack], wrap: (d) => stabilizers.withPacking(d, recipe.pack) };
+  return { inputShape: [784], wrap: (d) => d };
+}
+
 /** The seed's MNIST MLP GAN (non-saturating loss, Adam β1 0.5 at the recipe's rate, EMA of G), data in [−1, 1]. */
 export async function runMnistGan(seed: number, recipe: MnistRecipe, classifier: MnistClassifierT, log: RunLog) {
   const { train } = split();
@@ -246,19 +257,10 @@ export async function runMnistGan(seed: number, recipe: MnistRecipe, classifier:
   const generator = mlpGenerator({ seed, hiddenUnits: recipe.gHidden });
   const gRate = recipe.gLearningRate > 0 ? recipe.gLearningRate : recipe.learningRate;
   const [gOpt, dOpt] = [tf.train.adam(gRate, recipe.beta1), tf.train.adam(recipe.learningRate, recipe.beta1)];
-  if (recipe.pack > 0 && recipe.mbstd > 0) throw new Error('pack and mbstd together are not supported');
-  const plain = mlpDiscriminator({
-    seed: seed + 1,
-    hiddenUnits: recipe.dHidden,
-    dropout: recipe.dropout,
-    ...(recipe.mbstd > 0 ? { inputShape: [785] } : recipe.pack > 0 ? { inputShape: [784 * recipe.pack] } : {}),
-  });
-  const withStd =
-    recipe.mbstd > 0
-      ? stabilizers.withMinibatchStdDev(plain, { groupSize: recipe.mbstd })
-      : recipe.pack > 0
-        ? stabilizers.withPacking(plain, recipe.pack)
-        : plain;
+  const inner = innerDiscriminator(recipe);
+  const withStd = inner.wrap(
+    mlpDiscriminator({ seed: seed + 1, hiddenUnits: recipe.dHidden, dropout: recipe.dropout, inputShape: inner.inputShape }),
+  );
   const augmented =
     recipe.augment === ''
       ? withStd

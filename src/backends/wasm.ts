@@ -353,27 +353,48 @@ function swapLastTwo(rank: number): number[] {
  * Wraps a wasm matmul kernel (`BatchMatMul` or `_FusedMatMul`) so that it multiplies without
  * transpose flags, and a batched product as one product per batch entry.
  */
+/** The operands of a matrix product and its m × k · k × n geometry (batch sizes of each operand). */
+interface Product {
+  readonly a: tf.TensorInfo;
+  readonly b: tf.TensorInfo;
+  readonly transposeA: boolean;
+  readonly transposeB: boolean;
+  readonly m: number;
+  readonly k: number;
+  readonly n: number;
+  readonly batchA: number;
+  readonly batchB: number;
+}
+
+/** A `BatchMatMul`/`_FusedMatMul` call's product, or `undefined` when the original should handle (or reject) it. */
+function productOf(args: Parameters<tf.KernelFunc>[0]): Product | undefined {
+  const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
+  const { a, b } = args.inputs;
+  if (a === undefined || b === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  if (ra < 2 || rb < 2) return undefined;
+  const transposeA = Boolean(attrs.transposeA);
+  const transposeB = Boolean(attrs.transposeB);
+  const m = (transposeA ? a.shape[ra - 1] : a.shape[ra - 2]) as number;
+  const k = (transposeA ? a.shape[ra - 2] : a.shape[ra - 1]) as number;
+  const kb = (transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) as number;
+  const n = (transposeB ? b.shape[rb - 2] : b.shape[rb - 1]) as number;
+  if (k !== kb) return undefined; // the original's error message
+  const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
+  const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+  return { a, b, transposeA, transposeB, m, k, n, batchA, batchB };
+}
+
 function fastMatMul(original: tf.KernelFunc, kernelName: string, simd: boolean): tf.KernelFunc {
   return (args) => {
+    const product = productOf(args);
+    if (product === undefined) return original(args);
     if (simd) {
-      const product = simdMatMul(args, kernelName);
-      if (product !== undefined) return product;
+      const out = simdMatMul(args, product, kernelName);
+      if (out !== undefined) return out;
     }
-    const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs;
-    const { a, b } = args.inputs;
-    if (a === undefined || b === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return original(args);
-    const ra = a.shape.length;
-    const rb = b.shape.length;
-    if (ra < 2 || rb < 2) return original(args);
-    const transposeA = Boolean(attrs.transposeA);
-    const transposeB = Boolean(attrs.transposeB);
-    const m = (transposeA ? a.shape[ra - 1] : a.shape[ra - 2]) as number;
-    const k = (transposeA ? a.shape[ra - 2] : a.shape[ra - 1]) as number;
-    const kb = (transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) as number;
-    const n = (transposeB ? b.shape[rb - 2] : b.shape[rb - 1]) as number;
-    if (k !== kb) return original(args); // its error message
-    const batchA = tf.util.sizeFromShape(a.shape.slice(0, -2));
-    const batchB = tf.util.sizeFromShape(b.shape.slice(0, -2));
+    const { a, b, transposeA, transposeB, m, k, n, batchA, batchB } = product;
     const batch = Math.max(batchA, batchB);
     // _FusedMatMul's PReLU weights apply cyclically over the output (period: their size), the same
     // per batch entry only if that size divides one entry's.
@@ -448,26 +469,16 @@ function xnnpackThreads(backend: unknown): number {
 
 /**
  * The product with tfjs-gan's own SIMD kernel (`gemm` in src/backends/wasm-simd/kernels.wat), or
- * `undefined` when it does not apply: not float32, a batch of more than one matrix, PReLU weights, a
+ * `undefined` when it does not apply: a batch of more than one matrix, PReLU weights, a
  * large product on a threaded build (see {@link THREADED_XNNPACK_ROWS}), a bias that is not one value per output column, or a backend whose
  * memory cannot be reached. A transposed left operand is read through strides; a transposed right
  * operand is transposed first (the module's `transpose`), as the kernel reads B's rows contiguously.
  */
-function simdMatMul(args: Parameters<tf.KernelFunc>[0], kernelName: string): tf.TensorInfo | undefined {
-  const { a, b, bias, preluActivationWeights } = args.inputs;
-  if (a === undefined || b === undefined || a.dtype !== 'float32' || b.dtype !== 'float32') return undefined;
-  const ra = a.shape.length;
-  const rb = b.shape.length;
-  if (ra < 2 || rb < 2 || preluActivationWeights !== undefined) return undefined;
-  if (tf.util.sizeFromShape(a.shape.slice(0, -2)) !== 1 || tf.util.sizeFromShape(b.shape.slice(0, -2)) !== 1) return undefined;
-  const attrs = (args.attrs ?? {}) as unknown as tf.BatchMatMulAttrs & { activation?: string; leakyreluAlpha?: number };
-  const transposeA = Boolean(attrs.transposeA);
-  const transposeB = Boolean(attrs.transposeB);
-  const m = (transposeA ? a.shape[ra - 1] : a.shape[ra - 2]) as number;
-  const k = (transposeA ? a.shape[ra - 2] : a.shape[ra - 1]) as number;
-  const kb = (transposeB ? b.shape[rb - 1] : b.shape[rb - 2]) as number;
-  const n = (transposeB ? b.shape[rb - 2] : b.shape[rb - 1]) as number;
-  if (k !== kb) return undefined; // the original's error
+function simdMatMul(args: Parameters<tf.KernelFunc>[0], product: Product, kernelName: string): tf.TensorInfo | undefined {
+  const { bias, preluActivationWeights } = args.inputs;
+  const { a, b, transposeA, transposeB, m, k, n, batchA, batchB } = product;
+  if (batchA !== 1 || batchB !== 1 || preluActivationWeights !== undefined) return undefined;
+  const attrs = (args.attrs ?? {}) as unknown as { activation?: string; leakyreluAlpha?: number };
   const activation = attrs.activation ?? 'linear';
   const activationKernel = ACTIVATION_KERNELS[activation];
   if (activation !== 'linear' && activationKernel === undefined) return undefined;
