@@ -13,6 +13,7 @@
  *   npm run bench -- --json bench.json             # machine-readable results (also: --json - for stdout)
  *   npm run bench -- --no-torch                    # skip PyTorch
  *   npm run bench -- --wasm-threads 2              # wasm: the threaded build (useNodeWasmThreads), 2 threads
+ *   npm run bench -- --no-bind-group-cache         # webgpu: the tune-up without its bind group cache (for an A/B)
  *
  * Models: the seed's MNIST MLP GAN (batch 100, 784 dims) and a 28×28 DCGAN (the `dcgan*` presets,
  * batch 64). Data: random values in [−1, 1] (speed does not depend on the pixels). One step = one
@@ -36,7 +37,15 @@ import {
   type RunnerResult,
   type TorchResult,
 } from './bench/report';
-import { handwrittenRunner, libraryRunner, type ModelName, type Runner, UNTUNED, WORKLOADS } from './bench/workloads';
+import {
+  benchWebGPUTuneUp,
+  handwrittenRunner,
+  libraryRunner,
+  type ModelName,
+  type Runner,
+  UNTUNED,
+  WORKLOADS,
+} from './bench/workloads';
 
 interface Options {
   backends: BackendName[] | undefined;
@@ -54,11 +63,12 @@ interface Options {
   tfFlags: Record<string, number | boolean | string>;
   python: string;
   torchDevice: string;
+  bindGroupCache: boolean;
 }
 
 const HELP = `usage: npm run bench -- [--backends cpu,wasm,webgpu] [--models mlp,dcgan] [--steps N] [--runs R]
   [--warmup W] [--memory-steps N] [--untuned] [--stock] [--json FILE|-] [--no-torch] [--torch-threads N]
-  [--wasm-threads N] [--tf-flag NAME=VALUE]... [--python PATH] [--torch-device cpu|cuda]`;
+  [--wasm-threads N] [--tf-flag NAME=VALUE]... [--python PATH] [--torch-device cpu|cuda] [--no-bind-group-cache]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -77,6 +87,7 @@ function parseArgs(argv: string[]): Options {
     tfFlags: {},
     python: '/usr/bin/python3',
     torchDevice: 'cpu',
+    bindGroupCache: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -145,6 +156,10 @@ function parseArgs(argv: string[]): Options {
           raw === 'true' ? true : raw === 'false' ? false : Number.isNaN(Number(raw)) ? raw : Number(raw);
         break;
       }
+      case '--no-bind-group-cache':
+        // webgpu: the tune-up without its bind group cache (library and hand-written loop), to measure what the cache gives.
+        o.bindGroupCache = false;
+        break;
       case '--python':
         o.python = value();
         break;
@@ -237,6 +252,7 @@ async function main(): Promise<void> {
   const log = o.json === '-' ? console.error : console.log;
   // Before the wasm backend first starts: its threaded build, with o.wasmThreads threads.
   if (o.wasmThreads > 0) await useNodeWasmThreads({ threads: o.wasmThreads });
+  benchWebGPUTuneUp.bindGroups = o.bindGroupCache;
   const gpu = await probeWebGpu();
   for (const [name, v] of Object.entries(o.tfFlags)) {
     // A backend's flags exist only once its package is loaded (webgpu: when Dawn found an adapter).
@@ -258,6 +274,7 @@ async function main(): Promise<void> {
       continue;
     }
     described[backend] = await describeBackend(backend);
+    if (backend === 'webgpu' && !o.bindGroupCache) described[backend] += ', no bind group cache';
     for (const model of o.models) {
       const w = WORKLOADS[model];
       const d = defaults(backend, model, gpu.software);

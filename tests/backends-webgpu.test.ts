@@ -7,6 +7,7 @@ import { describe, expect, it } from 'vitest';
 import {
   FUSED_ADAM_KERNEL,
   fusedAdamUpdate,
+  GANConfigError,
   type GANLoss,
   GANTrainer,
   installWebGPUTuneUp,
@@ -18,6 +19,7 @@ import {
   selectBackend,
   uninstallWebGPUTuneUp,
   useNodeWebGPU,
+  webgpuBindGroupCacheStats,
 } from '../src/index';
 import { nodeConformanceSuite } from './conformance/node';
 
@@ -106,8 +108,8 @@ function webgpuTuneUpSuite(): void {
         };
         await uploads(); // fill tfjs's buffer pool
         const stock = await uploads();
-        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true });
-        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true }); // idempotent
+        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true, bindGroups: true });
+        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true, bindGroups: true }); // idempotent
         await uploads();
         const tuned = await uploads();
         expect(tuned.out).toEqual(stock.out);
@@ -151,6 +153,89 @@ function webgpuTuneUpSuite(): void {
         expect(await once(true)).toBe(600);
       } finally {
         uninstallWebGPUTuneUp();
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it('the bind group cache: the same results, no bind group created once warm, bounded, only for tfjs, and uninstalls', async () => {
+      await tf.setBackend('webgpu');
+      uninstallWebGPUTuneUp();
+      type Device = { createBindGroup: (d: unknown) => unknown; createShaderModule: (d: unknown) => unknown };
+      const backend = tf.backend() as unknown as { device: Device; bufferManager: object };
+      const device = backend.device;
+      let created = 0;
+      // Counts the bind groups Dawn really creates: the tune-up's cache wraps this.
+      device.createBindGroup = function (this: unknown, d: unknown) {
+        created++;
+        return Object.getPrototypeOf(device).createBindGroup.call(this, d);
+      };
+      const x = tf.randomNormal([40, 30], 0, 1, 'float32', 1); // 1 200 elements and more: computed on the GPU
+      const w = tf.randomNormal([30, 50], 0, 1, 'float32', 2);
+      const iterate = async (n: number) => {
+        const out: number[][] = [];
+        let bindGroups = 0;
+        for (let i = 0; i < n; i++) {
+          const before = created;
+          const y = tf.tidy(() => tf.sum(tf.leakyRelu(tf.add(tf.matMul(x, w), tf.scalar(i % 3)), 0.2), 0));
+          out.push(Array.from(await y.data()));
+          y.dispose();
+          bindGroups = created - before;
+        }
+        return { out, lastBindGroups: bindGroups };
+      };
+      try {
+        const stock = await iterate(6);
+        expect(stock.lastBindGroups).toBeGreaterThanOrEqual(4); // one per dispatch
+        expect(installWebGPUTuneUp({ uploads: false })).toEqual({ webgpuAvailable: true, uploads: false, bindGroups: true });
+        const tuned = await iterate(12);
+        expect(tuned.out.slice(0, 6)).toEqual(stock.out); // bit for bit
+        expect(tuned.lastBindGroups).toBe(0);
+        const stats = webgpuBindGroupCacheStats();
+        expect(stats?.hits).toBeGreaterThan(0);
+        expect(stats?.size).toBe(stats?.misses);
+        expect(stats?.capacity).toBe(4096);
+
+        // A bad size is refused before anything changes.
+        expect(() => installWebGPUTuneUp({ bindGroupCacheSize: 0 })).toThrow(GANConfigError);
+        expect(() => installWebGPUTuneUp({ bindGroupCacheSize: 2.5 })).toThrow(/bindGroupCacheSize/);
+        expect(webgpuBindGroupCacheStats()?.capacity).toBe(4096);
+        // A smaller cache drops the least recently used groups and stays within its size.
+        installWebGPUTuneUp({ bindGroupCacheSize: 2 });
+        expect(webgpuBindGroupCacheStats()?.size).toBe(2);
+        const small = await iterate(6);
+        expect(small.out).toEqual(stock.out);
+        expect(webgpuBindGroupCacheStats()?.size).toBeLessThanOrEqual(2);
+        expect(small.lastBindGroups).toBeGreaterThan(0); // too small to keep a whole iteration's
+
+        // Bind groups made by anyone else on the same device are not shared.
+        const pipeline = (
+          device as unknown as { createComputePipeline(d: unknown): { getBindGroupLayout(i: number): unknown } }
+        ).createComputePipeline({
+          layout: 'auto',
+          compute: {
+            module: device.createShaderModule({
+              code: '@group(0) @binding(0) var<storage, read_write> o: array<f32>; @compute @workgroup_size(1) fn main() { o[0] = 1.0; }',
+            }),
+            entryPoint: 'main',
+          },
+        });
+        const buffer = (tf.backend() as unknown as { tensorMap: { get(id: unknown): { resource: unknown } } }).tensorMap.get(
+          x.dataId,
+        ).resource;
+        const own = { layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer } }] };
+        expect(device.createBindGroup(own)).not.toBe(device.createBindGroup(own));
+
+        expect(uninstallWebGPUTuneUp()).toBe(true);
+        expect(webgpuBindGroupCacheStats()).toBeUndefined();
+        expect(Object.hasOwn(tf.backend(), 'recordAndSubmit')).toBe(false);
+        expect(Object.hasOwn(backend.bufferManager, 'acquireBuffer')).toBe(false);
+        expect(Object.hasOwn(device, 'createBindGroup')).toBe(true); // the counter above, put back
+        const after = await iterate(3);
+        expect(after.out).toEqual(stock.out.slice(0, 3));
+        expect(after.lastBindGroups).toBe(stock.lastBindGroups);
+      } finally {
+        delete (device as Partial<Device>).createBindGroup;
+        tf.dispose([x, w]);
         await tf.setBackend('cpu');
       }
     });
@@ -221,10 +306,17 @@ function webgpuTuneUpSuite(): void {
           t.dispose();
           return { w, logs };
         };
+        uninstallWebGPUTuneUp(); // installed by an earlier test's trainer
         const stock = await train({ backendTuneUp: false, fusedAdam: false });
+        expect(webgpuBindGroupCacheStats()).toBeUndefined();
+        const parts = await train({ backendTuneUp: { webgpuBindGroups: false } });
+        expect(webgpuBindGroupCacheStats()).toBeUndefined();
+        expect(Object.hasOwn(tf.backend(), 'uploadToGPU')).toBe(true);
+        expect(maxRelativeDifference(stock.w, parts.w)).toBeLessThan(1e-4);
         uninstallWebGPUTuneUp();
         const tuned = await train({});
         expect(Object.hasOwn(tf.backend(), 'uploadToGPU')).toBe(true); // the trainer installed it
+        expect(webgpuBindGroupCacheStats()?.hits).toBeGreaterThan(0);
         expect(maxRelativeDifference(stock.w, tuned.w)).toBeLessThan(1e-4);
         for (const [i, l] of tuned.logs.entries()) expect(l.dLoss).toBeCloseTo(stock.logs[i]?.dLoss as number, 4);
 
@@ -243,6 +335,32 @@ function webgpuTuneUpSuite(): void {
         expect(maxRelativeDifference(before, await read(t.generator.trainableVariables))).toBe(0);
         t.dispose();
       } finally {
+        data.dispose();
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it('a training step reuses all its bind groups once the buffer pool has settled', async () => {
+      await tf.setBackend('webgpu');
+      uninstallWebGPUTuneUp();
+      const data = tf.tidy(() => tf.tanh(tf.randomNormal([32, 6], 0, 1, 'float32', 4)));
+      const t = new GANTrainer({
+        generator: mlpGenerator({ latentDim: 4, hiddenUnits: [16], outputShape: [6], seed: 1 }),
+        discriminator: mlpDiscriminator({ inputShape: [6], hiddenUnits: [16], seed: 2 }),
+        seed: 3,
+      });
+      try {
+        // tfjs's pool hands back buffers in another order every step; the tune-up settles it.
+        for (let i = 0; i < 18; i++) await t.step(data);
+        const before = webgpuBindGroupCacheStats();
+        const tensors = tf.memory().numTensors;
+        for (let i = 0; i < 2; i++) await t.step(data);
+        const after = webgpuBindGroupCacheStats();
+        expect(tf.memory().numTensors).toBe(tensors);
+        expect((after?.hits ?? 0) - (before?.hits ?? 0)).toBeGreaterThan(2 * 100);
+        expect((after?.misses ?? 0) - (before?.misses ?? 0)).toBe(0);
+      } finally {
+        t.dispose();
         data.dispose();
         await tf.setBackend('cpu');
       }

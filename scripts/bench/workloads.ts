@@ -37,9 +37,13 @@ export const UNTUNED: Partial<GANTrainerConfig> = { fusedAdam: false, backendTun
  */
 export type KernelMode = 'tuned' | 'training-only' | 'stock';
 
+/** The WebGPU tune-up of the 'tuned' runners; the benchmark's `--no-bind-group-cache` leaves the bind group cache out. */
+export const benchWebGPUTuneUp = { bindGroups: true };
+
 export async function withKernels(mode: KernelMode, f: () => Promise<void>): Promise<void> {
   if (mode === 'tuned') {
-    installWebGPUTuneUp(); // the hand-written loop too, as a user of the library would have it
+    if (!benchWebGPUTuneUp.bindGroups) uninstallWebGPUTuneUp(); // the cache, if a trainer put it in
+    installWebGPUTuneUp(benchWebGPUTuneUp); // the hand-written loop too, as a user of the library would have it
     return f();
   }
   uninstallWasmTrainingKernels();
@@ -51,7 +55,7 @@ export async function withKernels(mode: KernelMode, f: () => Promise<void>): Pro
     await f();
   } finally {
     installWasmTrainingKernels();
-    installWebGPUTuneUp();
+    installWebGPUTuneUp(benchWebGPUTuneUp);
   }
 }
 
@@ -114,7 +118,8 @@ export function libraryRunner(
   // so install them here (the 'training-only' mode runs without the fast Tile only).
   if (kernels !== 'stock') installWasmTrainingKernels();
   const { generator, discriminator } = w.build();
-  const trainer = new GANTrainer({ generator, discriminator, loss: 'non-saturating', seed: 3, ...options });
+  const tuneUp = benchWebGPUTuneUp.bindGroups ? {} : { backendTuneUp: { webgpuBindGroups: false } };
+  const trainer = new GANTrainer({ generator, discriminator, loss: 'non-saturating', seed: 3, ...tuneUp, ...options });
   const data = makeData(w, chunk);
   const one = makeData(w, 1, 8);
   return {

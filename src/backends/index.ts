@@ -45,8 +45,11 @@ export {
 } from './wasm';
 export { gatherInto, tileInto } from './wasm-speed';
 export {
+  type BindGroupCacheStats,
+  DEFAULT_BIND_GROUP_CACHE_SIZE,
   installWebGPUTuneUp,
   uninstallWebGPUTuneUp,
   type WebGPUTuneUpOptions,
   type WebGPUTuneUpReport,
+  webgpuBindGroupCacheStats,
 } from './webgpu';

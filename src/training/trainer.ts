@@ -84,6 +84,8 @@ export type LabelArgs<G extends AnyGenerator> = G extends ConditionalGenerator ?
 export interface BackendTuneUpOptions extends WasmTuneUpOptions {
   /** On `webgpu`, upload tensor values with `queue.writeBuffer` ({@link installWebGPUTuneUp}). Default `true`. */
   readonly webgpuUploads?: boolean;
+  /** On `webgpu`, reuse the bind groups of tfjs's dispatches ({@link installWebGPUTuneUp}). Default `true`. */
+  readonly webgpuBindGroups?: boolean;
 }
 
 /**
@@ -128,9 +130,9 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
   /**
    * Install the library's training kernels for backends that lack or mis-implement them
    * or are slow at them — tfjs-backend-wasm (see {@link installWasmTrainingKernels}) and, while the
-   * active backend is `webgpu`, uploads through `queue.writeBuffer` (see {@link installWebGPUTuneUp}).
+   * active backend is `webgpu`, uploads through `queue.writeBuffer` and cached bind groups (see {@link installWebGPUTuneUp}).
    * Harmless where the backend is not loaded. `false` installs nothing, and an object leaves parts out
-   * (`{ matmul: false }`, `{ webgpuUploads: false }`); neither removes what another trainer or a call
+   * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`); neither removes what another trainer or a call
    * of the install functions put in place (they are global: use the `uninstall…` functions). Default `true`.
    */
   readonly backendTuneUp?: boolean | BackendTuneUpOptions;
@@ -208,7 +210,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   private readonly checkFinite: boolean;
   private readonly guardNonFinite: boolean;
   private readonly fusedAdam: boolean;
-  private readonly webgpuTuneUp: boolean;
+  private readonly webgpuTuneUp: { readonly uploads: boolean; readonly bindGroups: boolean } | undefined;
   /** The schedule, loss, discriminator (when Checkpointable) and `config.checkpointed`, keys unique. */
   private readonly components: readonly Checkpointable[];
   private globalStep = 0;
@@ -262,7 +264,13 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     }
     const tuneUp = config.backendTuneUp ?? true;
     if (tuneUp !== false) installWasmTrainingKernels(tuneUp === true ? {} : tuneUp);
-    this.webgpuTuneUp = tuneUp === true || (tuneUp !== false && (tuneUp.webgpuUploads ?? true));
+    this.webgpuTuneUp =
+      tuneUp === false
+        ? undefined
+        : {
+            uploads: tuneUp === true || (tuneUp.webgpuUploads ?? true),
+            bindGroups: tuneUp === true || (tuneUp.webgpuBindGroups ?? true),
+          };
     this.generator = generator;
     this.discriminator = discriminator;
     this.numClasses = generator.numClasses;
@@ -462,7 +470,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     if (this.busy) throw new GANError('the trainer is already running a step or fit; await it first');
     this.busy = true;
     // The webgpu backend exists only once tfjs has started it, so this is checked at every step/fit.
-    if (this.webgpuTuneUp && tf.getBackend() === 'webgpu') installWebGPUTuneUp();
+    if (this.webgpuTuneUp !== undefined && tf.getBackend() === 'webgpu') installWebGPUTuneUp(this.webgpuTuneUp);
   }
 
   /**

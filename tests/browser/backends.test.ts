@@ -15,6 +15,7 @@ interface PageApi {
   conformance(backend: string): Promise<{ results?: BackendResults; reference?: BackendResults; unavailable?: string }>;
   defaults(): Promise<{ chosen: string; hasGpu: boolean; webglVersion: number }>;
   wasmSimd(): Promise<{ bound: boolean; product: number[] }>;
+  webgpuBindGroups(): Promise<{ installed: boolean; stock: number[][]; cached: number[][]; lastMisses: number }>;
 }
 
 let session: BrowserSession | undefined;
@@ -45,6 +46,14 @@ describe.runIf(browser.run)(`backends in a real browser (${browser.reason})`, ()
     const r = await (session as BrowserSession).page.evaluate(() => (globalThis as unknown as PageApi).wasmSimd());
     expect(r.bound).toBe(true);
     expect(r.product).toEqual([6, 8, 8, 10]); // [1 3 5; 2 4 6] · [1 0; 0 1; 1 1]
+  });
+
+  it.runIf(CI || available.webgpu === null)("the WebGPU tune-up's bind group cache works on Chromium's GPUDevice", async () => {
+    const r = await (session as BrowserSession).page.evaluate(() => (globalThis as unknown as PageApi).webgpuBindGroups());
+    expect(r.installed).toBe(true);
+    expect(r.cached).toEqual(r.stock); // bit for bit
+    expect(r.stock[0]).toHaveLength(50);
+    expect(r.lastMisses).toBe(0); // every bind group of the last repetition reused
   });
 
   for (const backend of BACKENDS) {

@@ -6,7 +6,14 @@ import '@tensorflow/tfjs-backend-webgl';
 import '@tensorflow/tfjs-backend-webgpu';
 import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { wasmSimdKernels } from '../../../src/backends/wasm-simd/index';
-import { backendUnavailableReason, installWasmTrainingKernels, selectBackend } from '../../../src/index';
+import {
+  backendUnavailableReason,
+  installWasmTrainingKernels,
+  installWebGPUTuneUp,
+  selectBackend,
+  uninstallWebGPUTuneUp,
+  webgpuBindGroupCacheStats,
+} from '../../../src/index';
 import { type BackendResults, runConformance } from '../../conformance/cases';
 
 setWasmPaths('/wasm/'); // served by the test from node_modules/@tensorflow/tfjs-backend-wasm/dist
@@ -69,4 +76,34 @@ async function wasmSimd(): Promise<{ bound: boolean; product: number[] }> {
   return { bound, product };
 }
 
-Object.assign(globalThis, { availability, conformance, defaults, wasmSimd, ready: true });
+/**
+ * The WebGPU tune-up's bind group cache on Chromium's GPUDevice: a small chain of ops repeated, its
+ * results without and with the cache, and the cache's misses in the last repetition.
+ */
+async function webgpuBindGroups(): Promise<{ installed: boolean; stock: number[][]; cached: number[][]; lastMisses: number }> {
+  await selectBackend(['webgpu']);
+  const x = tf.randomNormal([40, 30], 0, 1, 'float32', 1); // 1 200 elements and more: computed on the GPU
+  const w = tf.randomNormal([30, 50], 0, 1, 'float32', 2);
+  const iterate = async (n: number) => {
+    const out: number[][] = [];
+    let misses = 0;
+    for (let i = 0; i < n; i++) {
+      const before = webgpuBindGroupCacheStats()?.misses ?? 0;
+      const y = tf.tidy(() => tf.sum(tf.leakyRelu(tf.add(tf.matMul(x, w), tf.scalar(i % 3)), 0.2), 0));
+      out.push(Array.from(await y.data()));
+      y.dispose();
+      misses = (webgpuBindGroupCacheStats()?.misses ?? 0) - before;
+    }
+    return { out, misses };
+  };
+  uninstallWebGPUTuneUp();
+  const stock = await iterate(6);
+  const installed = installWebGPUTuneUp().bindGroups;
+  const cached = await iterate(12);
+  uninstallWebGPUTuneUp();
+  tf.dispose([x, w]);
+  await tf.setBackend('cpu');
+  return { installed, stock: stock.out, cached: cached.out.slice(0, 6), lastMisses: cached.misses };
+}
+
+Object.assign(globalThis, { availability, conformance, defaults, wasmSimd, webgpuBindGroups, ready: true });
