@@ -225,8 +225,11 @@ function webgpuTuneUpSuite(): void {
         const own = { layout: pipeline.getBindGroupLayout(0), entries: [{ binding: 0, resource: { buffer } }] };
         expect(device.createBindGroup(own)).not.toBe(device.createBindGroup(own));
 
+        const pipelines = Object.values((tf.backend() as unknown as { pipelineCache: Record<string, object> }).pipelineCache);
+        expect(pipelines.some((p) => Object.hasOwn(p, 'getBindGroupLayout'))).toBe(true); // kept layouts
         expect(uninstallWebGPUTuneUp()).toBe(true);
         expect(webgpuBindGroupCacheStats()).toBeUndefined();
+        expect(pipelines.some((p) => Object.hasOwn(p, 'getBindGroupLayout'))).toBe(false);
         expect(Object.hasOwn(tf.backend(), 'recordAndSubmit')).toBe(false);
         expect(Object.hasOwn(backend.bufferManager, 'acquireBuffer')).toBe(false);
         expect(Object.hasOwn(device, 'createBindGroup')).toBe(true); // the counter above, put back
@@ -236,6 +239,40 @@ function webgpuTuneUpSuite(): void {
       } finally {
         delete (device as Partial<Device>).createBindGroup;
         tf.dispose([x, w]);
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it("the bind group cache under someone else's wrapper: installed once, inert after uninstalling", async () => {
+      await tf.setBackend('webgpu');
+      uninstallWebGPUTuneUp();
+      const backend = tf.backend() as unknown as { recordAndSubmit: (...a: unknown[]) => unknown };
+      try {
+        installWebGPUTuneUp({ uploads: false });
+        const ours = backend.recordAndSubmit;
+        let calls = 0;
+        backend.recordAndSubmit = function (this: unknown, ...a: unknown[]) {
+          calls++;
+          return ours.apply(this, a);
+        };
+        installWebGPUTuneUp({ uploads: false }); // as the trainer does at every step: no second layer
+        expect(backend.recordAndSubmit).not.toBe(ours);
+        const x = tf.randomNormal([40, 30], 0, 1, 'float32', 1);
+        const once = async () => {
+          const y = tf.tidy(() => tf.sum(tf.mul(tf.add(x, 1), 2)));
+          const v = (await y.data())[0];
+          y.dispose();
+          return v;
+        };
+        const first = await once();
+        expect(calls).toBeGreaterThan(0);
+        expect(webgpuBindGroupCacheStats()?.misses).toBeGreaterThan(0);
+        expect(uninstallWebGPUTuneUp()).toBe(true);
+        expect(webgpuBindGroupCacheStats()).toBeUndefined();
+        expect(await once()).toBe(first); // ours, left under theirs, passes everything through
+        x.dispose();
+      } finally {
+        delete (backend as Partial<typeof backend>).recordAndSubmit;
         await tf.setBackend('cpu');
       }
     });

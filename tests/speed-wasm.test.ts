@@ -8,15 +8,17 @@ import {
   gatherInto,
   installedWasmTrainingKernels,
   installWasmTrainingKernels,
+  mlpDiscriminator,
+  mlpGenerator,
   tileInto,
   uninstallWasmTrainingKernels,
 } from '../src/index';
 
-// Parity of the wasm tune-up's speed-only kernels (Tile and GatherV2, options `tile` and `gather` of
-// installWasmTrainingKernels) with the kernels tfjs registers.
+// Parity of the wasm tune-up's speed-only kernels (Tile, GatherV2 and Identity, options `tile`, `gather`
+// and `identity` of installWasmTrainingKernels) with the kernels tfjs registers.
 
 /** The rest of the tune-up, without one speed-only kernel (the DCGAN needs its conv gradients). */
-function withoutFast(option: 'tile' | 'gather' = 'tile'): void {
+function withoutFast(option: 'tile' | 'gather' | 'identity' = 'tile'): void {
   uninstallWasmTrainingKernels();
   installWasmTrainingKernels({ [option]: false });
 }
@@ -140,6 +142,68 @@ describe('GatherV2', () => {
     const out3 = new Float32Array(2).fill(-1);
     expect(gatherInto(new Float32Array([1, 2]), new Int32Array([0, 2]), 1, 2, 1, out3)).toBe(false);
     expect(Array.from(out3)).toEqual([-1, -1]);
+  });
+});
+
+describe('Identity', () => {
+  const dataIds = () => (tf.engine().backend as unknown as { numDataIds(): number }).numDataIds();
+
+  it('shares the input memory instead of copying it, and frees it with the last tensor using it', () => {
+    installWasmTrainingKernels();
+    const before = { ids: dataIds(), bytes: tf.memory().numBytes };
+    const x = tf.tensor([1.5, -2, 3, Number.NaN], [2, 2]);
+    const c = tf.clone(x);
+    expect(c.dataId).toBe(x.dataId); // one buffer, two tensors
+    expect(dataIds()).toBe(before.ids + 1);
+    x.dispose();
+    expect(Array.from(c.dataSync())).toEqual([1.5, -2, 3, Number.NaN]);
+    expect(c.shape).toEqual([2, 2]);
+    c.dispose();
+    expect(dataIds()).toBe(before.ids);
+    expect(tf.memory().numBytes).toBe(before.bytes);
+    const s = tf.clone(tf.tensor(['a', 'b'])); // strings: the original kernel
+    expect(s.dataSync()).toEqual(['a', 'b']);
+    s.dispose();
+  });
+
+  it('without the option the wasm kernel copies (the test above can tell)', () => {
+    withoutFast('identity');
+    const x = tf.tensor([1, 2, 3]);
+    const c = tf.clone(x);
+    expect(c.dataId).not.toBe(x.dataId);
+    tf.dispose([x, c]);
+    installWasmTrainingKernels();
+  });
+
+  it('an MLP GAN trains to the same bits with and without it, leak-free', async () => {
+    const train = async () => {
+      const t = new GANTrainer({
+        generator: mlpGenerator({ latentDim: 4, hiddenUnits: [16], outputShape: [6], seed: 1 }),
+        discriminator: mlpDiscriminator({ inputShape: [6], hiddenUnits: [16], seed: 2 }),
+        seed: 4,
+        backendTuneUp: { identity: installedWasmTrainingKernels().includes('Identity') },
+      });
+      const data = tf.randomUniform([24, 6], -1, 1, 'float32', 3);
+      await t.fit(data, { batchSize: 8 });
+      const held = { tensors: tf.memory().numTensors, ids: dataIds() };
+      const h = await t.fit(data, { batchSize: 8, epochs: 2 });
+      expect(tf.memory().numTensors).toBe(held.tensors);
+      expect(dataIds()).toBe(held.ids);
+      const weights = [...t.generator.trainableVariables, ...t.discriminator.trainableVariables].map((v) =>
+        Array.from(v.dataSync()),
+      );
+      data.dispose();
+      t.dispose();
+      return { weights, losses: h.steps.map((s) => [s.dLoss, s.gLoss]) };
+    };
+    installWasmTrainingKernels();
+    const shared = await train();
+    withoutFast('identity');
+    const copied = await train();
+    installWasmTrainingKernels();
+    expect(copied.losses).toHaveLength(6);
+    expect(shared.losses).toEqual(copied.losses);
+    expect(shared.weights).toEqual(copied.weights);
   });
 });
 

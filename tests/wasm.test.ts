@@ -93,6 +93,7 @@ function expectNoLeak(f: () => tf.Tensor | tf.Tensor[]): void {
 
 let missingBefore: string[] = [];
 let originals: Map<string, tf.KernelFunc>;
+let originalSetups: Map<string, tf.KernelSetupFunc | undefined>;
 let report: WasmTuneUpReport;
 
 beforeAll(async () => {
@@ -101,6 +102,7 @@ beforeAll(async () => {
   uninstallWasmTrainingKernels();
   missingBefore = WASM_MISSING_TRAINING_KERNELS.filter((k) => tf.getKernel(k, 'wasm') === undefined);
   originals = new Map(WASM_REPLACED_KERNELS.map((k) => [k, tf.getKernel(k, 'wasm')!.kernelFunc]));
+  originalSetups = new Map(WASM_REPLACED_KERNELS.map((k) => [k, tf.getKernel(k, 'wasm')!.setupFunc]));
   report = installWasmTrainingKernels();
 });
 
@@ -125,7 +127,9 @@ describe('installWasmTrainingKernels', () => {
     for (const k of WASM_REPLACED_KERNELS) {
       const config = tf.getKernel(k, 'wasm')!;
       expect(config.kernelFunc).not.toBe(originals.get(k));
-      expect(config.setupFunc).toBeDefined(); // the original's, kept for a later backend init
+      expect(config.setupFunc).toBe(originalSetups.get(k)); // the original's, kept for a later backend init
+      // Every replaced kernel but Identity (plain JavaScript in tfjs-backend-wasm) has one.
+      if (k !== 'Identity') expect(config.setupFunc).toBeDefined();
     }
   });
 });
@@ -936,6 +940,7 @@ describe('install / uninstall', () => {
       tile: false,
       gather: false,
       simdElementwise: false,
+      identity: false,
     });
     expect(partial.added).toEqual([...WASM_MISSING_TRAINING_KERNELS]);
     expect(partial.replaced).toEqual([]);

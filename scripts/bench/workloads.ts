@@ -30,8 +30,8 @@ export const UNTUNED: Partial<GANTrainerConfig> = { fusedAdam: false, backendTun
 
 /**
  * Which backend tune-up a runner trains with: all of the library's ('tuned': wasm kernels, WebGPU
- * uploads), the wasm training kernels without the fast Tile, Gather and tfjs-gan's SIMD kernels (matrix
- * product, LeakyReLU, tanh), and no WebGPU uploads tune-up
+ * uploads and bind group cache), the wasm training kernels without the fast Tile, Gather, the sharing
+ * Identity and tfjs-gan's SIMD kernels (matrix product, LeakyReLU, tanh), and no WebGPU tune-up
  * ('training-only'), or tfjs as it ships ('stock'). Kernel registry and backend are global, so
  * runners switch them around each of their runs and put the full tune-up back afterwards.
  */
@@ -49,7 +49,7 @@ export async function withKernels(mode: KernelMode, f: () => Promise<void>): Pro
   uninstallWasmTrainingKernels();
   uninstallWebGPUTuneUp();
   if (mode === 'training-only') {
-    installWasmTrainingKernels({ tile: false, gather: false, simdMatmul: false, simdElementwise: false });
+    installWasmTrainingKernels({ tile: false, gather: false, simdMatmul: false, simdElementwise: false, identity: false });
   }
   try {
     await f();

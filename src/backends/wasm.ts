@@ -69,6 +69,10 @@ export const WASM_MISSING_TRAINING_KERNELS = [
  *   own module (src/backends/wasm-simd/kernels.wat). LeakyReLU gives the same bits; tanh is Eigen's
  *   (TensorFlow CPU's) rational approximation, within 4.1e-7 (7 ulp) of the exact value, where
  *   tfjs-backend-wasm's std::tanh is within ½ ulp.
+ * - `Identity` (option `identity`): the wasm kernel copies its input (`tf.clone`, and the engine's
+ *   identities around gradients and layers: 125 a step of the MLP GAN, ~1.6 ms); the replacement shares
+ *   the input's memory and counts a reference, as the cpu and webgpu backends' `Identity` and tfjs-backend-wasm's
+ *   own `Reshape` do (tensors are immutable; no kernel writes into its inputs).
  */
 export const WASM_REPLACED_KERNELS = [
   'BatchMatMul',
@@ -79,6 +83,7 @@ export const WASM_REPLACED_KERNELS = [
   'GatherV2',
   'LeakyRelu',
   'Tanh',
+  'Identity',
 ] as const;
 
 /** What {@link installWasmTrainingKernels} installs; every part defaults to `true`. */
@@ -104,6 +109,8 @@ export interface WasmTuneUpOptions {
   readonly tile?: boolean;
   /** Replace `GatherV2` (`tf.gather`: embeddings, DiffAugment's translations) by a block-copying version. */
   readonly gather?: boolean;
+  /** Replace `Identity` (a copy on wasm) by one that shares the input's memory, as the other backends do. */
+  readonly identity?: boolean;
 }
 
 /** What {@link installWasmTrainingKernels} did. */
@@ -143,7 +150,7 @@ const installed = new Map<string, Installed>();
  * them. Registers, for the `wasm` backend, the kernels of {@link WASM_MISSING_TRAINING_KERNELS} it
  * lacks (option `missingKernels`), and replaces the kernels of {@link WASM_REPLACED_KERNELS} by
  * faster or correct versions (options `matmul` with `simdMatmul`, `convTranspose`, `fixes`, `tile`, `gather`,
- * `simdElementwise`), keeping the originals.
+ * `simdElementwise`, `identity`), keeping the originals.
  * Results agree with the `cpu` backend within float32 rounding.
  *
  * Idempotent: a kernel already installed is left as it is, so calling it again (say, with a part
@@ -1071,7 +1078,22 @@ const REPLACEMENTS: Record<
   GatherV2: { option: 'gather', wrap: fastGather },
   LeakyRelu: { option: 'simdElementwise', wrap: (original) => simdUnary(original, 'LeakyRelu') },
   Tanh: { option: 'simdElementwise', wrap: (original) => simdUnary(original, 'Tanh') },
+  Identity: { option: 'identity', wrap: sharedIdentity },
 };
+
+/**
+ * Wraps the wasm `Identity` kernel: the output shares the input's memory (one more reference to its
+ * data, freed with the last tensor using it) instead of a copy. Strings go to the original.
+ */
+function sharedIdentity(original: tf.KernelFunc): tf.KernelFunc {
+  return (args) => {
+    const x = args.inputs.x;
+    const backend = args.backend as unknown as { incRef?: (dataId: tf.DataId) => void };
+    if (x === undefined || x.dtype === 'string' || typeof backend.incRef !== 'function') return original(args);
+    backend.incRef(x.dataId);
+    return { dataId: x.dataId, shape: [...x.shape], dtype: x.dtype };
+  };
+}
 
 /**
  * Wraps the wasm `LeakyRelu` or `Tanh` kernel: float32 tensors go through tfjs-gan's SIMD module,

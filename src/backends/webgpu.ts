@@ -12,7 +12,7 @@
  *
  * For every dispatch tfjs-backend-webgpu also creates a bind group (which buffers the shader reads
  * and writes) and asks the pipeline for its bind group layout: 12 µs and 1.4 µs of CPU through Dawn
- * here (SwiftShader), of about 30 µs per dispatch in all. A training loop dispatches the same
+ * here (SwiftShader), of 32–38 µs per dispatch in all. A training loop dispatches the same
  * programs on the same pooled buffers step after step, so the tune-up keeps the bind groups and
  * gives back the one already made for the same pipeline and the same buffer ranges. A bind group
  * only names buffers; their contents are read when the dispatch runs, so the results are the same.
@@ -36,8 +36,8 @@ export interface WebGPUTuneUpOptions {
   readonly bindGroups?: boolean;
   /**
    * How many bind groups the cache keeps (least recently used ones are dropped). A training step
-   * needs a few per dispatch it makes, since tfjs rotates its uniform buffers: an MLP GAN step (190
-   * dispatches) about 600. Default 4096. A positive integer.
+   * needs a few per dispatch it makes, since tfjs rotates its uniform buffers: an MLP GAN step (191
+   * dispatches) 711. Default 4096. A positive integer (checked even when `bindGroups` is `false`).
    */
   readonly bindGroupCacheSize?: number;
 }
@@ -211,6 +211,8 @@ class BindGroupCache {
   readonly layouts = new Map<object, unknown>();
   /** The pipeline of the dispatch tfjs is recording, while it records one. */
   pipeline: object | undefined;
+  /** `false` once uninstalled: wrappers left in place under someone else's pass everything through. */
+  active = true;
   hits = 0;
   misses = 0;
 
@@ -287,13 +289,15 @@ function bindGroupsMissing(b: WebGPUBackendInternals): string | undefined {
 
 /**
  * Hands out the free buffer seen first (the lowest id) instead of the last one released. tfjs's pool is a
- * stack per size: over a training step its buffers come back in another order, so without this the
+ * stack per size and usage: over a training step its buffers come back in another order, so without this the
  * same dispatch of the next step gets other buffers (a new bind group) for many steps; with it the
- * assignment settles (an MLP GAN: every dispatch a hit from about the 15th step). Any free buffer of
- * the size is as good as another: tfjs releases a buffer only once no unsubmitted command uses it.
+ * assignment settles (an MLP GAN: every dispatch a hit from about the 15th step). Only the order
+ * changes: the same buffers are free, and tfjs would hand out any of them — which one it gets was
+ * already decided by the order of earlier releases.
  */
-function makeAcquire(original: Method): Method {
+function makeAcquire(original: Method, cache: BindGroupCache): Method {
   return function (this: WebGPUBackendInternals['bufferManager'], size: number, usage: number, ...rest: unknown[]) {
+    if (!cache.active) return original.call(this, size, usage, ...rest);
     const reuse = rest[1] ?? true;
     const free = this.freeBuffers instanceof Map ? (this.freeBuffers.get(`${size}_${usage}`) as unknown) : undefined;
     if (reuse === true && Array.isArray(free) && free.length > 1) {
@@ -306,13 +310,13 @@ function makeAcquire(original: Method): Method {
 }
 
 function bindGroupsInstalled(b: WebGPUBackendInternals): boolean {
-  return caches.has(b) && isPatchedMethod(b, 'recordAndSubmit', RECORD_ORIGINAL);
+  return caches.has(b);
 }
 
 function installBindGroups(b: WebGPUBackendInternals, capacity: number): void {
   const cache = new BindGroupCache(capacity);
   caches.set(b, cache);
-  patchMethod(b.bufferManager, 'acquireBuffer', ACQUIRE_ORIGINAL, makeAcquire);
+  patchMethod(b.bufferManager, 'acquireBuffer', ACQUIRE_ORIGINAL, (original) => makeAcquire(original, cache));
   patchMethod(
     b,
     'recordAndSubmit',
@@ -321,7 +325,7 @@ function installBindGroups(b: WebGPUBackendInternals, capacity: number): void {
       function (this: unknown, program: { pipeline?: unknown }, ...rest: unknown[]) {
         const p = program?.pipeline as (Pipeline & object) | undefined;
         // A pipeline still compiling (WEBGPU_ENGINE_COMPILE_ONLY) is tfjs's to reject.
-        if (p === undefined || p === null || typeof p !== 'object' || typeof p.getBindGroupLayout !== 'function')
+        if (!cache.active || p === undefined || p === null || typeof p !== 'object' || typeof p.getBindGroupLayout !== 'function')
           return original.call(this, program, ...rest);
         cache.keepLayout(p);
         cache.pipeline = p;
@@ -348,6 +352,8 @@ function installBindGroups(b: WebGPUBackendInternals, capacity: number): void {
 function uninstallBindGroups(b: WebGPUBackendInternals): boolean {
   const cache = caches.get(b);
   if (cache === undefined) return false;
+  // A wrapper someone else put on top of one of ours cannot be taken out from under them: ours then stays, inert.
+  cache.active = false;
   if (isPatchedMethod(b, 'recordAndSubmit', RECORD_ORIGINAL)) unpatchMethod(b, 'recordAndSubmit', RECORD_ORIGINAL);
   if (isPatchedMethod(b.device, 'createBindGroup', CREATE_ORIGINAL)) unpatchMethod(b.device, 'createBindGroup', CREATE_ORIGINAL);
   if (isPatchedMethod(b.bufferManager, 'acquireBuffer', ACQUIRE_ORIGINAL))

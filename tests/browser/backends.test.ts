@@ -15,7 +15,13 @@ interface PageApi {
   conformance(backend: string): Promise<{ results?: BackendResults; reference?: BackendResults; unavailable?: string }>;
   defaults(): Promise<{ chosen: string; hasGpu: boolean; webglVersion: number }>;
   wasmSimd(): Promise<{ bound: boolean; product: number[] }>;
-  webgpuBindGroups(): Promise<{ installed: boolean; stock: number[][]; cached: number[][]; lastMisses: number }>;
+  webgpuBindGroups(): Promise<{
+    installed: boolean;
+    stock: number[][];
+    cached: number[][];
+    lastMisses: number;
+    lastHits: number;
+  }>;
 }
 
 let session: BrowserSession | undefined;
@@ -53,7 +59,8 @@ describe.runIf(browser.run)(`backends in a real browser (${browser.reason})`, ()
     expect(r.installed).toBe(true);
     expect(r.cached).toEqual(r.stock); // bit for bit
     expect(r.stock[0]).toHaveLength(50);
-    expect(r.lastMisses).toBe(0); // every bind group of the last repetition reused
+    expect(r.lastMisses).toBe(0); // every bind group of the last repetition reused:
+    expect(r.lastHits).toBeGreaterThanOrEqual(4); // matMul, add, leakyRelu, sum at least
   });
 
   for (const backend of BACKENDS) {

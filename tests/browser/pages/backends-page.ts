@@ -80,21 +80,29 @@ async function wasmSimd(): Promise<{ bound: boolean; product: number[] }> {
  * The WebGPU tune-up's bind group cache on Chromium's GPUDevice: a small chain of ops repeated, its
  * results without and with the cache, and the cache's misses in the last repetition.
  */
-async function webgpuBindGroups(): Promise<{ installed: boolean; stock: number[][]; cached: number[][]; lastMisses: number }> {
+async function webgpuBindGroups(): Promise<{
+  installed: boolean;
+  stock: number[][];
+  cached: number[][];
+  lastMisses: number;
+  lastHits: number;
+}> {
   await selectBackend(['webgpu']);
   const x = tf.randomNormal([40, 30], 0, 1, 'float32', 1); // 1 200 elements and more: computed on the GPU
   const w = tf.randomNormal([30, 50], 0, 1, 'float32', 2);
   const iterate = async (n: number) => {
     const out: number[][] = [];
-    let misses = 0;
+    let [misses, hits] = [0, 0];
     for (let i = 0; i < n; i++) {
-      const before = webgpuBindGroupCacheStats()?.misses ?? 0;
+      const before = webgpuBindGroupCacheStats();
       const y = tf.tidy(() => tf.sum(tf.leakyRelu(tf.add(tf.matMul(x, w), tf.scalar(i % 3)), 0.2), 0));
       out.push(Array.from(await y.data()));
       y.dispose();
-      misses = (webgpuBindGroupCacheStats()?.misses ?? 0) - before;
+      const after = webgpuBindGroupCacheStats();
+      misses = (after?.misses ?? 0) - (before?.misses ?? 0);
+      hits = (after?.hits ?? 0) - (before?.hits ?? 0);
     }
-    return { out, misses };
+    return { out, misses, hits };
   };
   uninstallWebGPUTuneUp();
   const stock = await iterate(6);
@@ -103,7 +111,7 @@ async function webgpuBindGroups(): Promise<{ installed: boolean; stock: number[]
   uninstallWebGPUTuneUp();
   tf.dispose([x, w]);
   await tf.setBackend('cpu');
-  return { installed, stock: stock.out, cached: cached.out.slice(0, 6), lastMisses: cached.misses };
+  return { installed, stock: stock.out, cached: cached.out.slice(0, 6), lastMisses: cached.misses, lastHits: cached.hits };
 }
 
 Object.assign(globalThis, { availability, conformance, defaults, wasmSimd, webgpuBindGroups, ready: true });
