@@ -10,13 +10,17 @@ import {
   GANConfigError,
   type GANLoss,
   GANTrainer,
+  installFusedLeakyReluGradient,
+  installSecondOrderGradients,
   installWebGPUTuneUp,
+  LEAKY_RELU_GRAD_KERNEL,
   losses,
   mlpDiscriminator,
   mlpGenerator,
   NonFiniteError,
   releaseFusedAdam,
   selectBackend,
+  uninstallFusedLeakyReluGradient,
   uninstallWebGPUTuneUp,
   useNodeWebGPU,
   webgpuBindGroupCacheStats,
@@ -273,6 +277,46 @@ function webgpuTuneUpSuite(): void {
         x.dispose();
       } finally {
         delete (backend as Partial<typeof backend>).recordAndSubmit;
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it("the fused LeakyReLU gradient gives tfjs's gradient bit for bit on webgpu, in one dispatch instead of three", async () => {
+      await tf.setBackend('webgpu');
+      installSecondOrderGradients();
+      const n = 1200; // over 1 000 elements: computed on the GPU
+      const special = [3, -2, 0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.5, -0.7];
+      const x = tf.tensor([...special, ...Array.from({ length: n - special.length }, (_, i) => Math.sin(i * 1.7) * 3)]);
+      const dy = tf.tensor(Array.from({ length: n }, (_, i) => (i === 3 ? -0 : Math.cos(i * 1.3) * 5)));
+      const w = tf.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 0.7)));
+      const run = async (fused: boolean) => {
+        if (fused) installFusedLeakyReluGradient();
+        else uninstallFusedLeakyReluGradient();
+        const g = tf.grad((t: tf.Tensor) => tf.leakyRelu(t, 0.2));
+        const p = await tf.profile(() => g(x, dy));
+        const second = tf.grad((wt: tf.Tensor) =>
+          tf.sum(tf.square(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(tf.mul(t, wt), 0.2), wt)))(x))),
+        )(w);
+        const out = {
+          first: Array.from(await (p.result as tf.Tensor).data()),
+          second: Array.from(await second.data()),
+          kernels: p.kernels.map((k) => k.name),
+        };
+        tf.dispose([p.result as tf.Tensor, second]);
+        return out;
+      };
+      try {
+        const tfjs = await run(false);
+        const fused = await run(true);
+        expect(fused.first.flatMap((v, i) => (Object.is(v, tfjs.first[i]) ? [] : [i]))).toEqual([]); // no element differs
+        // tfjs's composite may turn a −0 into +0 in the second-order gradient (it adds a +0); nothing else differs.
+        expect(fused.second.map((v) => (v === 0 ? 0 : v))).toEqual(tfjs.second.map((v) => (v === 0 ? 0 : v)));
+        expect(tfjs.kernels).toContain('Select');
+        expect(fused.kernels).toContain(LEAKY_RELU_GRAD_KERNEL);
+        expect(fused.kernels).not.toContain('Select');
+      } finally {
+        installFusedLeakyReluGradient();
+        tf.dispose([x, dy, w]);
         await tf.setBackend('cpu');
       }
     });

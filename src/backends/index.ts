@@ -14,6 +14,12 @@ export {
   withBackendSupportErrors,
 } from './gradients';
 export {
+  installFusedLeakyReluGradient,
+  LEAKY_RELU_GRAD_KERNEL,
+  leakyReluGradInto,
+  uninstallFusedLeakyReluGradient,
+} from './leaky-relu-grad';
+export {
   type NodeWasmThreadsInstallation,
   type NodeWasmThreadsOptions,
   useNodeWasmThreads,

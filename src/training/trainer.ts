@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { toBackendSupportError } from '../backends/gradients';
+import { installFusedLeakyReluGradient } from '../backends/leaky-relu-grad';
 import { installWasmTrainingKernels, type WasmTuneUpOptions } from '../backends/wasm';
 import { installWebGPUTuneUp } from '../backends/webgpu';
 import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from '../conditional/labels';
@@ -80,12 +81,17 @@ export type DataFor<G extends AnyGenerator> = G extends ConditionalGenerator ? L
 /** The extra arguments of `sample` and `generate`: optional labels for a conditional GAN, none otherwise. */
 export type LabelArgs<G extends AnyGenerator> = G extends ConditionalGenerator ? [labels?: LabelsInput] : [];
 
-/** The parts of the trainer's backend tune-up (`backendTuneUp`): the wasm kernels' switches and WebGPU's. */
+/** The parts of the trainer's backend tune-up (`backendTuneUp`): the wasm kernels' switches, WebGPU's, and the fused LeakyReLU gradient. */
 export interface BackendTuneUpOptions extends WasmTuneUpOptions {
   /** On `webgpu`, upload tensor values with `queue.writeBuffer` ({@link installWebGPUTuneUp}). Default `true`. */
   readonly webgpuUploads?: boolean;
   /** On `webgpu`, reuse the bind groups of tfjs's dispatches ({@link installWebGPUTuneUp}). Default `true`. */
   readonly webgpuBindGroups?: boolean;
+  /**
+   * Differentiate LeakyReLU with one fused kernel on cpu, wasm and webgpu instead of tfjs's three
+   * ({@link installFusedLeakyReluGradient}; global, like the rest). Default `true`.
+   */
+  readonly leakyReluGradient?: boolean;
 }
 
 /**
@@ -130,9 +136,10 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
   /**
    * Install the library's training kernels for backends that lack or mis-implement them
    * or are slow at them — tfjs-backend-wasm (see {@link installWasmTrainingKernels}) and, while the
-   * active backend is `webgpu`, uploads through `queue.writeBuffer` and cached bind groups (see {@link installWebGPUTuneUp}).
+   * active backend is `webgpu`, uploads through `queue.writeBuffer` and cached bind groups (see {@link installWebGPUTuneUp}),
+   * and a fused LeakyReLU gradient on cpu, wasm and webgpu ({@link installFusedLeakyReluGradient}).
    * Harmless where the backend is not loaded. `false` installs nothing, and an object leaves parts out
-   * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`); neither removes what another trainer or a call
+   * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`, `{ leakyReluGradient: false }`); neither removes what another trainer or a call
    * of the install functions put in place (they are global: use the `uninstall…` functions). Default `true`.
    */
   readonly backendTuneUp?: boolean | BackendTuneUpOptions;
@@ -210,6 +217,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   private readonly checkFinite: boolean;
   private readonly guardNonFinite: boolean;
   private readonly fusedAdam: boolean;
+  private readonly fusedLeakyReluGradient: boolean;
   private readonly webgpuTuneUp: { readonly uploads: boolean; readonly bindGroups: boolean } | undefined;
   /** The schedule, loss, discriminator (when Checkpointable) and `config.checkpointed`, keys unique. */
   private readonly components: readonly Checkpointable[];
@@ -264,6 +272,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     }
     const tuneUp = config.backendTuneUp ?? true;
     if (tuneUp !== false) installWasmTrainingKernels(tuneUp === true ? {} : tuneUp);
+    this.fusedLeakyReluGradient = tuneUp === true || (tuneUp !== false && (tuneUp.leakyReluGradient ?? true));
+    if (this.fusedLeakyReluGradient) installFusedLeakyReluGradient();
     this.webgpuTuneUp =
       tuneUp === false
         ? undefined
@@ -471,6 +481,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     this.busy = true;
     // The webgpu backend exists only once tfjs has started it, so this is checked at every step/fit.
     if (this.webgpuTuneUp !== undefined && tf.getBackend() === 'webgpu') installWebGPUTuneUp(this.webgpuTuneUp);
+    // Again here: a backend package loaded after the trainer was made gets the fused kernel too.
+    if (this.fusedLeakyReluGradient) installFusedLeakyReluGradient();
   }
 
   /**

@@ -55,6 +55,8 @@ export interface WasmSimdExports {
   transpose(src: number, dst: number, rows: number, cols: number): void;
   /** out = x < 0 ? alpha·x : x over n float32 values. */
   leakyRelu(x: number, out: number, n: number, alpha: number): void;
+  /** out = x > 0 ? dy : dy·α (LeakyReLU's gradient), n float32 values. */
+  leakyReluGrad(dy: number, x: number, out: number, n: number, alpha: number): void;
   /** out = tanh(x) over n float32 values (Eigen's rational approximation, |error| ≤ 4.1e-7). */
   tanh(x: number, out: number, n: number): void;
 }

@@ -1,0 +1,220 @@
+/**
+ * A fused gradient for LeakyReLU: one kernel where tfjs runs three.
+ *
+ * tfjs-core's gradient of `LeakyRelu` is `where(greater(x, 0), dy, mul(dy, alpha))`: a `Greater`, a
+ * `Multiply` and a `Select`, plus two scalars (0 and α) made into tensors — uploaded to the GPU on
+ * WebGPU. A GAN's D and G have LeakyReLUs after every hidden layer, so an MLP GAN step runs it 8 times:
+ * 24 kernels (on a real GPU each dispatch costs the CPU ~0.1 ms to enqueue; on wasm ~1.5 ms a step).
+ * {@link installFusedLeakyReluGradient} replaces the gradient by one kernel, `TfjsGanLeakyReluGrad`,
+ * computing `x > 0 ? dy : dy·α` — the same float32 operations, so the same bits — on `cpu`, `wasm`
+ * and `webgpu`; on any other backend (WebGL) the gradient stays tfjs's. The new kernel has its own
+ * gradient (it is linear in `dy`, piecewise constant in `x`), so gradient penalties still
+ * differentiate through it.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { heapOffset, type WasmBackendLike, wasmSimdKernels } from './wasm-simd/index';
+
+/** The fused kernel's name in tfjs's kernel registry. */
+export const LEAKY_RELU_GRAD_KERNEL = 'TfjsGanLeakyReluGrad';
+
+interface Attrs {
+  readonly alpha: number;
+}
+
+function operands(inputs: tf.NamedTensorInfoMap): [tf.TensorInfo, tf.TensorInfo] {
+  const { dy, x } = inputs;
+  if (dy === undefined || x === undefined) throw new Error(`${LEAKY_RELU_GRAD_KERNEL}: inputs dy and x are required.`);
+  if (dy.dtype !== 'float32' || x.dtype !== 'float32')
+    throw new Error(`${LEAKY_RELU_GRAD_KERNEL}: float32 tensors only, got ${dy.dtype} and ${x.dtype}.`);
+  if (!tf.util.arraysEqual(dy.shape, x.shape))
+    throw new Error(`${LEAKY_RELU_GRAD_KERNEL}: dy [${dy.shape}] and x [${x.shape}] must have the same shape.`);
+  return [dy, x];
+}
+
+/** `out[i] = x[i] > 0 ? dy[i] : dy[i]·α`, α and every product rounded to float32 as tfjs's `Multiply` does. */
+export function leakyReluGradInto(dy: Float32Array, x: Float32Array, alpha: number, out: Float32Array): void {
+  const a = Math.fround(alpha);
+  // A float32 × float32 product is exact in a double; the Float32Array store rounds it once, as float32 multiplication does.
+  for (let i = 0; i < out.length; i++) out[i] = (x[i] as number) > 0 ? (dy[i] as number) : (dy[i] as number) * a;
+}
+
+interface CpuBackend {
+  readSync(dataId: tf.DataId): unknown;
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
+}
+
+const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const [dy, x] = operands(inputs);
+  const b = backend as unknown as CpuBackend;
+  const out = new Float32Array(tf.util.sizeFromShape(x.shape));
+  leakyReluGradInto(
+    b.readSync(dy.dataId) as Float32Array,
+    b.readSync(x.dataId) as Float32Array,
+    (attrs as unknown as Attrs).alpha,
+    out,
+  );
+  return b.makeTensorInfo([...x.shape], 'float32', out);
+};
+
+interface WasmHeap {
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+}
+
+/**
+ * wasm: a 4-lane pass of tfjs-gan's SIMD module (src/backends/wasm-simd/kernels.wat) in the backend's
+ * memory; where the module cannot bind, a JavaScript loop over views of the heap.
+ */
+const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const [dy, x] = operands(inputs);
+  const alpha = (attrs as unknown as Attrs).alpha;
+  const b = backend as unknown as WasmHeap;
+  const out = b.makeOutput([...x.shape], 'float32');
+  const n = tf.util.sizeFromShape(x.shape);
+  if (n === 0) return out;
+  const kernels = wasmSimdKernels(backend);
+  if (kernels !== undefined) {
+    const heap = backend as unknown as WasmBackendLike;
+    kernels.leakyReluGrad(heapOffset(heap, dy.dataId), heapOffset(heap, x.dataId), heapOffset(heap, out.dataId), n, alpha);
+    return out;
+  }
+  // Views after the allocation: growing the heap detaches older ones.
+  leakyReluGradInto(b.typedArrayFromHeap(dy), b.typedArrayFromHeap(x), alpha, b.typedArrayFromHeap(out));
+  return out;
+};
+
+interface WebGPUBackend {
+  runWebGPUProgram(
+    program: object,
+    inputs: tf.TensorInfo[],
+    outputDtype: tf.DataType,
+    programDefinedUniform?: { type: 'float32'; data: number[] }[],
+  ): tf.TensorInfo;
+}
+
+const WORKGROUP = 128;
+
+/** The WebGPU program, in the shape tfjs-backend-webgpu's `runWebGPUProgram` expects. */
+class LeakyReluGradProgram {
+  readonly variableNames = ['dy', 'x'];
+  readonly outputShape: number[];
+  readonly shaderKey = 'tfjsGanLeakyReluGrad';
+  readonly dispatchLayout: { x: number[] };
+  dispatch: [number, number, number];
+  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
+  readonly size = true;
+  readonly uniforms = 'alpha : f32,';
+
+  constructor(shape: readonly number[]) {
+    this.outputShape = [...shape];
+    this.dispatchLayout = { x: shape.map((_, i) => i) };
+    this.dispatch = [Math.ceil(tf.util.sizeFromShape([...shape]) / WORKGROUP), 1, 1];
+  }
+
+  getUserCode(): string {
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          let d = dy[index];
+          result[index] = select(d * uniforms.alpha, d, x[index] > 0.0);
+        }
+      }`;
+  }
+}
+
+const webgpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const [dy, x] = operands(inputs);
+  const alpha = (attrs as unknown as Attrs).alpha;
+  return (backend as unknown as WebGPUBackend).runWebGPUProgram(new LeakyReluGradProgram(x.shape), [dy, x], 'float32', [
+    { type: 'float32', data: [alpha] },
+  ]);
+};
+
+const KERNELS: Readonly<Record<string, tf.KernelFunc>> = { cpu: cpuKernel, wasm: wasmKernel, webgpu: webgpuKernel };
+
+/** The fused kernel's own gradient: linear in `dy` (the same kernel applied to the incoming gradient), zero in `x`. */
+const fusedGradientOfGradient: tf.GradConfig = {
+  kernelName: LEAKY_RELU_GRAD_KERNEL,
+  inputsToSave: ['x'],
+  gradFunc: (ddx, saved, attrs) => {
+    const x = saved[0] as tf.Tensor;
+    const alpha = (attrs as unknown as Attrs).alpha;
+    return {
+      dy: () => leakyReluGrad(ddx as tf.Tensor, x, alpha),
+      x: () => tf.zerosLike(x),
+    };
+  },
+};
+
+function leakyReluGrad(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
+  return tf.engine().runKernel(LEAKY_RELU_GRAD_KERNEL, { dy, x }, { alpha } as unknown as tf.NamedAttrMap) as tf.Tensor;
+}
+
+/** Backends this module has registered its kernel for. */
+const registeredFor = new Set<string>();
+
+/** tfjs's gradient of `LeakyRelu`, kept at install so that uninstalling puts it back. */
+let original: tf.GradConfig | undefined;
+let installed: tf.GradConfig | undefined;
+
+function fusedGradient(tfjs: tf.GradConfig): tf.GradConfig {
+  return {
+    kernelName: 'LeakyRelu',
+    inputsToSave: ['x'],
+    gradFunc: (dy, saved, attrs) => {
+      const x = saved[0] as tf.Tensor;
+      const single = !Array.isArray(dy);
+      if (
+        single &&
+        (dy as tf.Tensor).dtype === 'float32' &&
+        x.dtype === 'float32' &&
+        tf.getKernel(LEAKY_RELU_GRAD_KERNEL, tf.getBackend()) !== undefined
+      ) {
+        const alpha = (attrs as unknown as Attrs).alpha;
+        return { x: () => leakyReluGrad(dy as tf.Tensor, x, alpha) };
+      }
+      return tfjs.gradFunc(dy, saved, attrs); // WebGL, other dtypes: tfjs's own
+    },
+  };
+}
+
+/**
+ * Replaces tfjs's gradient of `LeakyRelu` (in tfjs-core's global gradient registry) by one that runs
+ * a single fused kernel on `cpu`, `wasm` and `webgpu` — the same values bit for bit — and tfjs's own
+ * gradient elsewhere. Registers the kernel for those of the three backends whose packages are loaded.
+ * Idempotent. The trainer installs it unless `backendTuneUp` is `false` or
+ * `{ leakyReluGradient: false }`; {@link uninstallFusedLeakyReluGradient} puts tfjs's gradient back.
+ *
+ * @returns whether the fused gradient is in place after the call (`false` when tfjs-core registers
+ * no gradient for `LeakyRelu` — nothing is changed then — or someone else has replaced it).
+ */
+export function installFusedLeakyReluGradient(): boolean {
+  for (const [backendName, kernelFunc] of Object.entries(KERNELS)) {
+    if (registeredFor.has(backendName)) continue;
+    if (tf.getKernelsForBackend(backendName).length === 0) continue; // backend package not loaded (yet)
+    registeredFor.add(backendName); // once: unregistering it afterwards sticks (tfjs's gradient runs there)
+    if (tf.getKernel(LEAKY_RELU_GRAD_KERNEL, backendName) === undefined)
+      tf.registerKernel({ kernelName: LEAKY_RELU_GRAD_KERNEL, backendName, kernelFunc });
+  }
+  if (tf.getGradient(LEAKY_RELU_GRAD_KERNEL) === undefined) tf.registerGradient(fusedGradientOfGradient);
+  const current = tf.getGradient('LeakyRelu');
+  if (current === undefined) return false;
+  if (current === installed) return true;
+  if (installed !== undefined) return false; // replaced by someone else since: theirs stays
+  original = current;
+  installed = fusedGradient(current);
+  tf.registerGradient(installed);
+  return true;
+}
+
+/** Puts tfjs's gradient of `LeakyRelu` back; returns whether the fused one was installed. */
+export function uninstallFusedLeakyReluGradient(): boolean {
+  if (installed === undefined || original === undefined) return false;
+  const wasOurs = tf.getGradient('LeakyRelu') === installed;
+  if (wasOurs) tf.registerGradient(original);
+  installed = undefined;
+  original = undefined;
+  return wasOurs;
+}
