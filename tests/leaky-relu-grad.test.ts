@@ -19,9 +19,10 @@ const SPECIAL = [3, -2, 0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGA
 
 /** x: the special values then a deterministic spread; dy: another spread, with a -0, a NaN and an infinity. */
 function operands(n: number): { x: tf.Tensor; dy: tf.Tensor } {
-  // The special values at both ends: in wasm's 4-lane blocks and in its remainder loop.
+  // The special values at both ends: in wasm's 4-lane blocks and (n = 1203) in its remainder loop.
   const middle = Array.from({ length: n - 2 * SPECIAL.length }, (_, i) => Math.sin(i * 1.7) * 3);
-  const x = [...SPECIAL, ...middle, ...SPECIAL.slice().reverse()];
+  const x = [...SPECIAL, ...middle, ...SPECIAL.slice(3), ...SPECIAL.slice(0, 3)].slice(0, n - 3);
+  x.push(Number.NaN, -0, 1e-40); // the last three: the remainder
   const dy = Array.from({ length: n }, (_, i) => Math.cos(i * 1.3) * 5);
   dy[3] = -0;
   dy[20] = Number.NaN;
@@ -78,12 +79,37 @@ describe.each(['cpu', 'wasm'])('fused LeakyReLU gradient on %s', (backend) => {
       expect(fused.first).toHaveLength(tfjs.first.length);
       expect(fused.first.flatMap((v, i) => (Object.is(v, tfjs.first[i]) ? [] : [i]))).toEqual([]); // no element differs
       // Second order: the same values (tfjs's composite adds a +0 where the fused one passes ddx through, so a
-      // −0 may come out as +0 there; no other difference).
+      // −0 may come out as +0 there; and it multiplies an infinite incoming gradient by its 0/1 mask, NaN
+      // where the fused one keeps ±∞ — not the case here: the penalty's gradients are finite).
       expect(fused.second).toEqual(tfjs.second.map((v, i) => (v === 0 && fused.second[i] === 0 ? fused.second[i] : v)));
       expect(tfjs.kernels).toEqual(expect.arrayContaining(['Greater', 'Select', 'Multiply']));
       expect(fused.kernels).toContain(LEAKY_RELU_GRAD_KERNEL);
       expect(fused.kernels).not.toContain('Greater');
       expect(fused.kernels).not.toContain('Select');
+    }
+  });
+});
+
+describe('wasm: the SIMD pass', () => {
+  it("runs tfjs-gan's SIMD kernel, not the JavaScript loop, where the module binds", async () => {
+    await tf.setBackend('wasm');
+    installFusedLeakyReluGradient();
+    const { wasmSimdKernels } = await import('../src/backends/wasm-simd/index');
+    const kernels = wasmSimdKernels(tf.backend()) as NonNullable<ReturnType<typeof wasmSimdKernels>>;
+    expect(kernels).toBeDefined();
+    const simd = kernels.leakyReluGrad;
+    let calls = 0;
+    kernels.leakyReluGrad = (...a) => {
+      calls++;
+      return simd(...a);
+    };
+    try {
+      const g = tf.grad((t: tf.Tensor) => tf.leakyRelu(t, 0.2))(tf.tensor([1, -1, 2]), tf.tensor([4, 4, 4]));
+      expect(Array.from(g.dataSync())).toEqual([4, Math.fround(4 * Math.fround(0.2)), 4]);
+      expect(calls).toBe(1);
+      g.dispose();
+    } finally {
+      kernels.leakyReluGrad = simd;
     }
   });
 });
@@ -104,10 +130,16 @@ describe('install / uninstall', () => {
     expect(uninstallFusedLeakyReluGradient()).toBe(false);
 
     installFusedLeakyReluGradient();
+    const oursAgain = tf.getGradient('LeakyRelu');
+    expect(oursAgain).not.toBe(tfjs);
     const theirs: tf.GradConfig = { ...(tfjs as tf.GradConfig) };
     tf.registerGradient(theirs);
     expect(installFusedLeakyReluGradient()).toBe(false); // theirs stays
     expect(tf.getGradient('LeakyRelu')).toBe(theirs);
+    tf.registerGradient(tfjs as tf.GradConfig); // they put tfjs's back: ours installs again
+    expect(installFusedLeakyReluGradient()).toBe(true);
+    expect(tf.getGradient('LeakyRelu')).toBe(oursAgain);
+    tf.registerGradient(theirs);
     expect(uninstallFusedLeakyReluGradient()).toBe(false);
     expect(tf.getGradient('LeakyRelu')).toBe(theirs);
     tf.registerGradient(tfjs as tf.GradConfig);
@@ -176,10 +208,12 @@ describe('the trainer', () => {
       return { weights, losses: h.steps.map((s) => [s.dLoss, s.gLoss]), kernels };
     };
     uninstallFusedLeakyReluGradient();
+    const tfjsGradient = tf.getGradient('LeakyRelu');
     const tfjs = await train(false);
-    expect(tf.getGradient('LeakyRelu')).toBeDefined();
+    expect(tf.getGradient('LeakyRelu')).toBe(tfjsGradient); // the trainer left it alone
     expect(tfjs.kernels).toContain('Greater');
     const fused = await train(true);
+    expect(tf.getGradient('LeakyRelu')).not.toBe(tfjsGradient);
     expect(fused.kernels).toContain(LEAKY_RELU_GRAD_KERNEL);
     expect(fused.kernels).not.toContain('Greater');
     expect(fused.losses).toEqual(tfjs.losses);

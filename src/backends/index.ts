@@ -17,6 +17,7 @@ export {
   installFusedLeakyReluGradient,
   LEAKY_RELU_GRAD_KERNEL,
   leakyReluGradInto,
+  registerFusedLeakyReluKernels,
   uninstallFusedLeakyReluGradient,
 } from './leaky-relu-grad';
 export {

@@ -2,14 +2,17 @@
  * A fused gradient for LeakyReLU: one kernel where tfjs runs three.
  *
  * tfjs-core's gradient of `LeakyRelu` is `where(greater(x, 0), dy, mul(dy, alpha))`: a `Greater`, a
- * `Multiply` and a `Select`, plus two scalars (0 and α) made into tensors — uploaded to the GPU on
- * WebGPU. A GAN's D and G have LeakyReLUs after every hidden layer, so an MLP GAN step runs it 8 times:
- * 24 kernels (on a real GPU each dispatch costs the CPU ~0.1 ms to enqueue; on wasm ~1.5 ms a step).
+ * `Multiply` and a `Select` (and three `Identity`s from `where`'s broadcasting), plus two scalars (0
+ * and α) made into tensors — uploaded to the GPU on WebGPU. A GAN's D and G have LeakyReLUs after
+ * every hidden layer, so an MLP GAN step runs it 8 times: 48 kernels, 24 of them dispatches on WebGPU
+ * (on a real GPU each costs the CPU ~0.1 ms to enqueue; on wasm ~1.5 ms a step).
  * {@link installFusedLeakyReluGradient} replaces the gradient by one kernel, `TfjsGanLeakyReluGrad`,
  * computing `x > 0 ? dy : dy·α` — the same float32 operations, so the same bits — on `cpu`, `wasm`
  * and `webgpu`; on any other backend (WebGL) the gradient stays tfjs's. The new kernel has its own
  * gradient (it is linear in `dy`, piecewise constant in `x`), so gradient penalties still
- * differentiate through it.
+ * differentiate through it. Second-order values equal tfjs's composite's except where the incoming
+ * gradient is not finite (tfjs multiplies it by its 0/1 mask: ∞·0 gives NaN where the fused gradient
+ * keeps ±∞) and in the sign of a zero (tfjs adds a +0).
  *
  * @module
  */
@@ -181,28 +184,43 @@ function fusedGradient(tfjs: tf.GradConfig): tf.GradConfig {
 }
 
 /**
- * Replaces tfjs's gradient of `LeakyRelu` (in tfjs-core's global gradient registry) by one that runs
- * a single fused kernel on `cpu`, `wasm` and `webgpu` — the same values bit for bit — and tfjs's own
- * gradient elsewhere. Registers the kernel for those of the three backends whose packages are loaded.
- * Idempotent. The trainer installs it unless `backendTuneUp` is `false` or
- * `{ leakyReluGradient: false }`; {@link uninstallFusedLeakyReluGradient} puts tfjs's gradient back.
- *
- * @returns whether the fused gradient is in place after the call (`false` when tfjs-core registers
- * no gradient for `LeakyRelu` — nothing is changed then — or someone else has replaced it).
+ * Registers the fused kernel for those of `cpu`, `wasm` and `webgpu` whose packages are loaded, once
+ * each (unregistering it afterwards sticks: tfjs's gradient then runs there). Cheap to call again:
+ * {@link installFusedLeakyReluGradient} and the trainer's every step do, for packages loaded later.
  */
-export function installFusedLeakyReluGradient(): boolean {
+export function registerFusedLeakyReluKernels(): void {
   for (const [backendName, kernelFunc] of Object.entries(KERNELS)) {
-    if (registeredFor.has(backendName)) continue;
-    if (tf.getKernelsForBackend(backendName).length === 0) continue; // backend package not loaded (yet)
-    registeredFor.add(backendName); // once: unregistering it afterwards sticks (tfjs's gradient runs there)
+    if (registeredFor.has(backendName) || tf.findBackendFactory(backendName) == null) continue; // package not loaded (yet)
+    if (tf.getKernelsForBackend(backendName).length === 0) continue;
+    registeredFor.add(backendName);
     if (tf.getKernel(LEAKY_RELU_GRAD_KERNEL, backendName) === undefined)
       tf.registerKernel({ kernelName: LEAKY_RELU_GRAD_KERNEL, backendName, kernelFunc });
   }
   if (tf.getGradient(LEAKY_RELU_GRAD_KERNEL) === undefined) tf.registerGradient(fusedGradientOfGradient);
+}
+
+/**
+ * Replaces tfjs's gradient of `LeakyRelu` (in tfjs-core's global gradient registry) by one that runs
+ * a single fused kernel on `cpu`, `wasm` and `webgpu` — the same first-order values bit for bit — and
+ * tfjs's own gradient elsewhere, and registers the kernel ({@link registerFusedLeakyReluKernels}).
+ * Idempotent. A `GANTrainer` installs it when it is made, unless `backendTuneUp` is `false` or
+ * `{ leakyReluGradient: false }`; {@link uninstallFusedLeakyReluGradient} puts tfjs's gradient back
+ * (until the next trainer is made).
+ *
+ * @returns whether the fused gradient is in place after the call: `false` when tfjs-core registers
+ * no gradient for `LeakyRelu`, or when someone else has replaced it (theirs is left alone; once tfjs's
+ * is back, a later call installs the fused one again).
+ */
+export function installFusedLeakyReluGradient(): boolean {
+  registerFusedLeakyReluKernels();
   const current = tf.getGradient('LeakyRelu');
   if (current === undefined) return false;
   if (current === installed) return true;
-  if (installed !== undefined) return false; // replaced by someone else since: theirs stays
+  if (installed !== undefined && original !== undefined) {
+    if (current !== original) return false; // someone else's since: theirs stays
+    tf.registerGradient(installed); // tfjs's was put back by someone: ours again
+    return true;
+  }
   original = current;
   installed = fusedGradient(current);
   tf.registerGradient(installed);

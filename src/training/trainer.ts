@@ -1,6 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { toBackendSupportError } from '../backends/gradients';
-import { installFusedLeakyReluGradient } from '../backends/leaky-relu-grad';
+import { installFusedLeakyReluGradient, registerFusedLeakyReluKernels } from '../backends/leaky-relu-grad';
 import { installWasmTrainingKernels, type WasmTuneUpOptions } from '../backends/wasm';
 import { installWebGPUTuneUp } from '../backends/webgpu';
 import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from '../conditional/labels';
@@ -88,7 +88,7 @@ export interface BackendTuneUpOptions extends WasmTuneUpOptions {
   /** On `webgpu`, reuse the bind groups of tfjs's dispatches ({@link installWebGPUTuneUp}). Default `true`. */
   readonly webgpuBindGroups?: boolean;
   /**
-   * Differentiate LeakyReLU with one fused kernel on cpu, wasm and webgpu instead of tfjs's three
+   * Differentiate LeakyReLU with one fused kernel on cpu, wasm and webgpu instead of tfjs's six
    * ({@link installFusedLeakyReluGradient}; global, like the rest). Default `true`.
    */
   readonly leakyReluGradient?: boolean;
@@ -481,8 +481,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     this.busy = true;
     // The webgpu backend exists only once tfjs has started it, so this is checked at every step/fit.
     if (this.webgpuTuneUp !== undefined && tf.getBackend() === 'webgpu') installWebGPUTuneUp(this.webgpuTuneUp);
-    // Again here: a backend package loaded after the trainer was made gets the fused kernel too.
-    if (this.fusedLeakyReluGradient) installFusedLeakyReluGradient();
+    // A backend package loaded after the trainer was made gets the fused LeakyReLU kernel too.
+    if (this.fusedLeakyReluGradient) registerFusedLeakyReluKernels();
   }
 
   /**
