@@ -11,12 +11,14 @@ import {
   dcganGenerator,
   GANTrainer,
   type GANTrainerConfig,
+  installFusedLeakyReluGradient,
   installWasmTrainingKernels,
   installWebGPUTuneUp,
   type LayersDiscriminator,
   type LayersGenerator,
   mlpDiscriminator,
   mlpGenerator,
+  uninstallFusedLeakyReluGradient,
   uninstallWasmTrainingKernels,
   uninstallWebGPUTuneUp,
 } from '../../src/index';
@@ -30,8 +32,9 @@ export const UNTUNED: Partial<GANTrainerConfig> = { fusedAdam: false, backendTun
 
 /**
  * Which backend tune-up a runner trains with: all of the library's ('tuned': wasm kernels, WebGPU
- * uploads and bind group cache), the wasm training kernels without the fast Tile, Gather, the sharing
- * Identity and tfjs-gan's SIMD kernels (matrix product, LeakyReLU, tanh), and no WebGPU tune-up
+ * uploads and bind group cache, fused LeakyReLU gradient), the wasm training kernels without the fast
+ * Tile, Gather, the sharing Identity and tfjs-gan's SIMD kernels (matrix product, LeakyReLU, tanh), no
+ * WebGPU tune-up and tfjs's LeakyReLU gradient
  * ('training-only'), or tfjs as it ships ('stock'). Kernel registry and backend are global, so
  * runners switch them around each of their runs and put the full tune-up back afterwards.
  */
@@ -44,10 +47,12 @@ export async function withKernels(mode: KernelMode, f: () => Promise<void>): Pro
   if (mode === 'tuned') {
     if (!benchWebGPUTuneUp.bindGroups) uninstallWebGPUTuneUp(); // the cache, if a trainer put it in
     installWebGPUTuneUp(benchWebGPUTuneUp); // the hand-written loop too, as a user of the library would have it
+    installFusedLeakyReluGradient();
     return f();
   }
   uninstallWasmTrainingKernels();
   uninstallWebGPUTuneUp();
+  uninstallFusedLeakyReluGradient(); // global: a tuned trainer made earlier installed it
   if (mode === 'training-only') {
     installWasmTrainingKernels({ tile: false, gather: false, simdMatmul: false, simdElementwise: false, identity: false });
   }
@@ -56,6 +61,7 @@ export async function withKernels(mode: KernelMode, f: () => Promise<void>): Pro
   } finally {
     installWasmTrainingKernels();
     installWebGPUTuneUp(benchWebGPUTuneUp);
+    installFusedLeakyReluGradient();
   }
 }
 
