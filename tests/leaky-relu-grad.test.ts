@@ -14,6 +14,7 @@ import {
   mlpGenerator,
   uninstallFusedLeakyReluGradient,
 } from '../src/index';
+import { allVariables, snapshot } from './helpers';
 
 const SPECIAL = [3, -2, 0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-40, -1e-40, 0.5, -0.7, 1e30];
 
@@ -200,9 +201,7 @@ describe('the trainer', () => {
       batch.dispose();
       const h = await t.fit(data, { batchSize: 8, epochs: 2 });
       expect(tf.memory().numTensors).toBe(held);
-      const weights = [...t.generator.trainableVariables, ...t.discriminator.trainableVariables].map((v) =>
-        Array.from(v.dataSync()),
-      );
+      const weights = snapshot(allVariables(t.generator, t.discriminator));
       data.dispose();
       t.dispose();
       return { weights, losses: h.steps.map((s) => [s.dLoss, s.gLoss]), kernels };

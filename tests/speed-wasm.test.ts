@@ -13,6 +13,7 @@ import {
   tileInto,
   uninstallWasmTrainingKernels,
 } from '../src/index';
+import { allVariables, snapshot } from './helpers';
 
 // Parity of the wasm tune-up's speed-only kernels (Tile, GatherV2 and Identity, options `tile`, `gather`
 // and `identity` of installWasmTrainingKernels) with the kernels tfjs registers.
@@ -189,9 +190,7 @@ describe('Identity', () => {
       const h = await t.fit(data, { batchSize: 8, epochs: 2 });
       expect(tf.memory().numTensors).toBe(held.tensors);
       expect(dataIds()).toBe(held.ids);
-      const weights = [...t.generator.trainableVariables, ...t.discriminator.trainableVariables].map((v) =>
-        Array.from(v.dataSync()),
-      );
+      const weights = snapshot(allVariables(t.generator, t.discriminator));
       data.dispose();
       t.dispose();
       return { weights, losses: h.steps.map((s) => [s.dLoss, s.gLoss]) };
@@ -247,9 +246,7 @@ describe('a DCGAN (batch norm) trains to the same bits with and without the fast
       });
       const data = tf.randomUniform([12, 8, 8, 1], -1, 1, 'float32', 3);
       const h = await t.fit(data, { batchSize: 4 });
-      const weights = [...t.generator.trainableVariables, ...t.discriminator.trainableVariables].map((v) =>
-        Array.from(v.dataSync()),
-      );
+      const weights = snapshot(allVariables(t.generator, t.discriminator));
       data.dispose();
       t.dispose();
       return { weights, losses: h.steps.map((s) => [s.dLoss, s.gLoss]) };

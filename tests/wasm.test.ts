@@ -509,6 +509,22 @@ describe("LeakyRelu / Tanh (replaced: SIMD loops of tfjs-gan's module)", () => {
   });
 });
 
+/** Random operands of an m×k · k×n product plus bias, laid out as the transposes ask (seeds seed…seed+2). */
+function productOperands(
+  m: number,
+  k: number,
+  n: number,
+  ta: boolean,
+  tb: boolean,
+  seed: number,
+): [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D] {
+  return [
+    randomTensor(ta ? [k, m] : [m, k], seed) as tf.Tensor2D,
+    randomTensor(tb ? [n, k] : [k, n], seed + 1) as tf.Tensor2D,
+    randomTensor([n], seed + 2) as tf.Tensor1D,
+  ];
+}
+
 describe("tfjs-gan's SIMD matrix product (simdMatmul)", () => {
   it('is exactly the float32 sum in k order, for every block remainder, transpose and bias', async () => {
     await tf.setBackend('wasm');
@@ -522,9 +538,8 @@ describe("tfjs-gan's SIMD matrix product (simdMatmul)", () => {
             [false, true],
             [true, true],
           ] as const) {
-            const a = randomTensor(ta ? [k, m] : [m, k], seed++) as tf.Tensor2D;
-            const b = randomTensor(tb ? [n, k] : [k, n], seed++) as tf.Tensor2D;
-            const bias = randomTensor([n], seed++) as tf.Tensor1D;
+            const [a, b, bias] = productOperands(m, k, n, ta, tb, seed);
+            seed += 3;
             const plain = tf.matMul(a, b, ta, tb);
             const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias });
             expect(Array.from(plain.dataSync())).toEqual(Array.from(sequentialProduct(a, b, ta, tb)));
@@ -548,9 +563,8 @@ describe("tfjs-gan's SIMD matrix product (simdMatmul)", () => {
         [false, false],
         [true, true],
       ] as const) {
-        const a = randomTensor(ta ? [k, m] : [m, k], seed++) as tf.Tensor2D;
-        const b = randomTensor(tb ? [n, k] : [k, n], seed++) as tf.Tensor2D;
-        const bias = randomTensor([n], seed++) as tf.Tensor1D;
+        const [a, b, bias] = productOperands(m, k, n, ta, tb, seed);
+        seed += 3;
         const fused = tf.fused.matMul({ a, b, transposeA: ta, transposeB: tb, bias });
         expect(Array.from(fused.dataSync())).toEqual(Array.from(sequentialProduct(a, b, ta, tb, bias)));
         tf.dispose([a, b, bias, fused]);

@@ -17,7 +17,10 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { CpuBackendLike, WebGPUBackendLike } from './kernel-backends';
 import { heapOffset, type WasmBackendLike, wasmSimdKernels } from './wasm-simd/index';
+import type { WasmHeap } from './wasm-speed';
+import { ElementwiseProgram } from './webgpu-program';
 
 /** The fused kernel's name in tfjs's kernel registry. */
 export const LEAKY_RELU_GRAD_KERNEL = 'TfjsGanLeakyReluGrad';
@@ -43,14 +46,9 @@ export function leakyReluGradInto(dy: Float32Array, x: Float32Array, alpha: numb
   for (let i = 0; i < out.length; i++) out[i] = (x[i] as number) > 0 ? (dy[i] as number) : (dy[i] as number) * a;
 }
 
-interface CpuBackend {
-  readSync(dataId: tf.DataId): unknown;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
-}
-
 const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [dy, x] = operands(inputs);
-  const b = backend as unknown as CpuBackend;
+  const b = backend as unknown as CpuBackendLike;
   const out = new Float32Array(tf.util.sizeFromShape(x.shape));
   leakyReluGradInto(
     b.readSync(dy.dataId) as Float32Array,
@@ -60,11 +58,6 @@ const cpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   );
   return b.makeTensorInfo([...x.shape], 'float32', out);
 };
-
-interface WasmHeap {
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-}
 
 /**
  * wasm: a 4-lane pass of tfjs-gan's SIMD module (src/backends/wasm-simd/kernels.wat) in the backend's
@@ -84,53 +77,29 @@ const wasmKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     return out;
   }
   // Views after the allocation: growing the heap detaches older ones.
-  leakyReluGradInto(b.typedArrayFromHeap(dy), b.typedArrayFromHeap(x), alpha, b.typedArrayFromHeap(out));
+  const f32 = (t: tf.TensorInfo) => b.typedArrayFromHeap(t) as Float32Array; // float32 operands only
+  leakyReluGradInto(f32(dy), f32(x), alpha, f32(out));
   return out;
 };
 
-interface WebGPUBackend {
-  runWebGPUProgram(
-    program: object,
-    inputs: tf.TensorInfo[],
-    outputDtype: tf.DataType,
-    programDefinedUniform?: { type: 'float32'; data: number[] }[],
-  ): tf.TensorInfo;
-}
-
-const WORKGROUP = 128;
-
-/** The WebGPU program, in the shape tfjs-backend-webgpu's `runWebGPUProgram` expects. */
-class LeakyReluGradProgram {
-  readonly variableNames = ['dy', 'x'];
-  readonly outputShape: number[];
-  readonly shaderKey = 'tfjsGanLeakyReluGrad';
-  readonly dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly size = true;
-  readonly uniforms = 'alpha : f32,';
-
+/** The WebGPU program: `x > 0 ? dy : dy·α`, α a uniform. */
+class LeakyReluGradProgram extends ElementwiseProgram {
   constructor(shape: readonly number[]) {
-    this.outputShape = [...shape];
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    this.dispatch = [Math.ceil(tf.util.sizeFromShape([...shape]) / WORKGROUP), 1, 1];
-  }
-
-  getUserCode(): string {
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          let d = dy[index];
-          result[index] = select(d * uniforms.alpha, d, x[index] > 0.0);
-        }
-      }`;
+    super(
+      'tfjsGanLeakyReluGrad',
+      ['dy', 'x'],
+      'alpha : f32,',
+      shape,
+      `let d = dy[index];
+          result[index] = select(d * uniforms.alpha, d, x[index] > 0.0);`,
+    );
   }
 }
 
 const webgpuKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [dy, x] = operands(inputs);
   const alpha = (attrs as unknown as Attrs).alpha;
-  return (backend as unknown as WebGPUBackend).runWebGPUProgram(new LeakyReluGradProgram(x.shape), [dy, x], 'float32', [
+  return (backend as unknown as WebGPUBackendLike).runWebGPUProgram(new LeakyReluGradProgram(x.shape), [dy, x], 'float32', [
     { type: 'float32', data: [alpha] },
   ]);
 };
@@ -168,15 +137,14 @@ function fusedGradient(tfjs: tf.GradConfig): tf.GradConfig {
     inputsToSave: ['x'],
     gradFunc: (dy, saved, attrs) => {
       const x = saved[0] as tf.Tensor;
-      const single = !Array.isArray(dy);
       if (
-        single &&
-        (dy as tf.Tensor).dtype === 'float32' &&
+        !Array.isArray(dy) &&
+        dy.dtype === 'float32' &&
         x.dtype === 'float32' &&
         tf.getKernel(LEAKY_RELU_GRAD_KERNEL, tf.getBackend()) !== undefined
       ) {
         const alpha = (attrs as unknown as Attrs).alpha;
-        return { x: () => leakyReluGrad(dy as tf.Tensor, x, alpha) };
+        return { x: () => leakyReluGrad(dy, x, alpha) };
       }
       return tfjs.gradFunc(dy, saved, attrs); // WebGL, other dtypes: tfjs's own
     },

@@ -12,7 +12,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 
-interface WasmHeap {
+/** The part of tfjs-backend-wasm's `BackendWasm` the JavaScript kernels on its heap use. */
+export interface WasmHeap {
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   typedArrayFromHeap(info: tf.TensorInfo): Float32Array | Int32Array | Uint8Array;
   disposeData(dataId: tf.DataId): boolean;

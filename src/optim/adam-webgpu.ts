@@ -10,87 +10,55 @@
  * @module
  */
 import type * as tf from '@tensorflow/tfjs-core';
-
-/** The part of tfjs-backend-webgpu's `WebGPUBackend` the kernel uses. */
-interface WebGPUBackendLike {
-  runWebGPUProgram(
-    program: object,
-    inputs: tf.TensorInfo[],
-    outputDtype: tf.DataType,
-    programDefinedUniform?: { type: 'float32' | 'int32'; data: number[] }[],
-  ): tf.TensorInfo;
-}
+import type { WebGPUBackendLike } from '../backends/kernel-backends';
+import { ElementwiseProgram } from '../backends/webgpu-program';
 
 /** Which output a program writes. */
 type Part = 'm' | 'v' | 'w';
 
-const WORKGROUP = 128;
-
 /**
- * One of the three programs, in the shape tfjs-backend-webgpu's `runWebGPUProgram` expects
- * (the fields of its `WebGPUProgram` interface). The shader body follows tfjs's op sequence
+ * Each part's inputs, uniforms and shader body. The bodies follow tfjs's op sequence
  * (`AdamOptimizer.applyGradients`) operation by operation, each result rounded to float32.
  */
-class FusedAdamProgram {
-  readonly variableNames: string[];
-  readonly outputShape: number[];
-  readonly shaderKey: string;
-  readonly dispatchLayout: { x: number[] };
-  dispatch: [number, number, number];
-  readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
-  readonly size = true;
-  readonly uniforms: string;
-
-  constructor(
-    readonly part: Part,
-    shape: readonly number[],
-  ) {
-    this.outputShape = [...shape];
-    this.dispatchLayout = { x: shape.map((_, i) => i) };
-    const n = shape.reduce((a, b) => a * b, 1);
-    this.dispatch = [Math.ceil(n / WORKGROUP), 1, 1];
-    this.shaderKey = `tfjsGanFusedAdam_${part}`;
-    if (part === 'm') {
-      this.variableNames = ['M', 'G'];
-      this.uniforms = 'beta1 : f32, oneMinusBeta1 : f32,';
-    } else if (part === 'v') {
-      this.variableNames = ['V', 'G'];
-      this.uniforms = 'beta2 : f32, oneMinusBeta2 : f32,';
-    } else {
-      // C1 = 1 − β1ᵗ and C2 = 1 − β2ᵗ: one-element tensors, so no value is read back to the CPU.
-      this.variableNames = ['W', 'M', 'V', 'C1', 'C2'];
-      this.uniforms = 'epsilon : f32, negLearningRate : f32,';
-    }
-  }
-
-  getUserCode(): string {
-    const body =
-      this.part === 'm'
-        ? // m' = m·β1 + g·(1−β1)
-          `let a = M[index] * uniforms.beta1;
+const PARTS: Readonly<Record<Part, readonly [variableNames: string[], uniforms: string, body: string]>> = {
+  // m' = m·β1 + g·(1−β1)
+  m: [
+    ['M', 'G'],
+    'beta1 : f32, oneMinusBeta1 : f32,',
+    `let a = M[index] * uniforms.beta1;
           let b = G[index] * uniforms.oneMinusBeta1;
-          result[index] = a + b;`
-        : this.part === 'v'
-          ? // v' = v·β2 + g²·(1−β2)
-            `let a = V[index] * uniforms.beta2;
+          result[index] = a + b;`,
+  ],
+  // v' = v·β2 + g²·(1−β2)
+  v: [
+    ['V', 'G'],
+    'beta2 : f32, oneMinusBeta2 : f32,',
+    `let a = V[index] * uniforms.beta2;
           let g = G[index];
           let g2 = g * g;
           let b = g2 * uniforms.oneMinusBeta2;
-          result[index] = a + b;`
-          : // w' = (m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε) · (−lr) + w
-            `let mHat = M[index] / C1[0];
+          result[index] = a + b;`,
+  ],
+  // w' = (m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε) · (−lr) + w. C1 = 1 − β1ᵗ and C2 = 1 − β2ᵗ: one-element
+  // tensors, so no value is read back to the CPU.
+  w: [
+    ['W', 'M', 'V', 'C1', 'C2'],
+    'epsilon : f32, negLearningRate : f32,',
+    `let mHat = M[index] / C1[0];
           let vHat = V[index] / C2[0];
           let root = sqrt(vHat);
           let denominator = root + uniforms.epsilon;
           let ratio = mHat / denominator;
           let step = ratio * uniforms.negLearningRate;
-          result[index] = step + W[index];`;
-    return `
-      fn main(index : i32) {
-        if (index < uniforms.size) {
-          ${body}
-        }
-      }`;
+          result[index] = step + W[index];`,
+  ],
+};
+
+/** One of the three programs. */
+class FusedAdamProgram extends ElementwiseProgram {
+  constructor(part: Part, shape: readonly number[]) {
+    const [variableNames, uniforms, body] = PARTS[part];
+    super(`tfjsGanFusedAdam_${part}`, [...variableNames], uniforms, shape, body);
   }
 }
 

@@ -16,6 +16,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import type { CpuBackendLike } from '../backends/kernel-backends';
 import { heapOffset, type WasmBackendLike, wasmSimdKernels } from '../backends/wasm-simd/index';
 import { GANConfigError } from '../errors';
 import { webgpuFusedAdam } from './adam-webgpu';
@@ -116,15 +117,9 @@ function inputsOf(inputs: tf.NamedTensorInfoMap): [Info, Info, Info, Info, Info,
   return [w, m, v, g, c1, c2];
 }
 
-/** The cpu backend's storage, structurally (no import of @tensorflow/tfjs-backend-cpu). */
-interface CpuBackend {
-  readSync(dataId: tf.DataId): unknown;
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values?: Float32Array): tf.TensorInfo;
-}
-
 const cpuFusedAdam: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const [w, m, v, g, c1, c2] = inputsOf(inputs);
-  const b = backend as unknown as CpuBackend;
+  const b = backend as unknown as CpuBackendLike;
   const read = (t: tf.TensorInfo) => b.readSync(t.dataId) as Float32Array;
   const n = tf.util.sizeFromShape(w.shape);
   const outW = new Float32Array(n);

@@ -271,16 +271,12 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       throw new GANConfigError('seed', `must be a finite number, got ${config.seed}`);
     }
     const tuneUp = config.backendTuneUp ?? true;
-    if (tuneUp !== false) installWasmTrainingKernels(tuneUp === true ? {} : tuneUp);
-    this.fusedLeakyReluGradient = tuneUp === true || (tuneUp !== false && (tuneUp.leakyReluGradient ?? true));
+    // The parts switched on (every part defaults to on), or undefined for no tune-up at all.
+    const parts: BackendTuneUpOptions | undefined = tuneUp === false ? undefined : tuneUp === true ? {} : tuneUp;
+    if (parts !== undefined) installWasmTrainingKernels(parts);
+    this.fusedLeakyReluGradient = parts !== undefined && (parts.leakyReluGradient ?? true);
     if (this.fusedLeakyReluGradient) installFusedLeakyReluGradient();
-    this.webgpuTuneUp =
-      tuneUp === false
-        ? undefined
-        : {
-            uploads: tuneUp === true || (tuneUp.webgpuUploads ?? true),
-            bindGroups: tuneUp === true || (tuneUp.webgpuBindGroups ?? true),
-          };
+    this.webgpuTuneUp = parts && { uploads: parts.webgpuUploads ?? true, bindGroups: parts.webgpuBindGroups ?? true };
     this.generator = generator;
     this.discriminator = discriminator;
     this.numClasses = generator.numClasses;
