@@ -14,6 +14,7 @@
  *   npm run bench -- --no-torch                    # skip PyTorch
  *   npm run bench -- --wasm-threads 2              # wasm: the threaded build (useNodeWasmThreads), 2 threads
  *   npm run bench -- --no-bind-group-cache         # webgpu: the tune-up without its bind group cache (for an A/B)
+ *   npm run bench -- --no-lazy-gradients           # tfjs's eager fused-op gradients in the tuned runners (for an A/B)
  *
  * Models: the seed's MNIST MLP GAN (batch 100, 784 dims) and a 28×28 DCGAN (the `dcgan*` presets,
  * batch 64). Data: random values in [−1, 1] (speed does not depend on the pixels). One step = one
@@ -38,6 +39,7 @@ import {
   type TorchResult,
 } from './bench/report';
 import {
+  benchLazyGradients,
   benchWebGPUTuneUp,
   handwrittenRunner,
   libraryRunner,
@@ -64,11 +66,12 @@ interface Options {
   python: string;
   torchDevice: string;
   bindGroupCache: boolean;
+  lazyGradients: boolean;
 }
 
 const HELP = `usage: npm run bench -- [--backends cpu,wasm,webgpu] [--models mlp,dcgan] [--steps N] [--runs R]
   [--warmup W] [--memory-steps N] [--untuned] [--stock] [--json FILE|-] [--no-torch] [--torch-threads N]
-  [--wasm-threads N] [--tf-flag NAME=VALUE]... [--python PATH] [--torch-device cpu|cuda] [--no-bind-group-cache]`;
+  [--wasm-threads N] [--tf-flag NAME=VALUE]... [--python PATH] [--torch-device cpu|cuda] [--no-bind-group-cache] [--no-lazy-gradients]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -88,6 +91,7 @@ function parseArgs(argv: string[]): Options {
     python: '/usr/bin/python3',
     torchDevice: 'cpu',
     bindGroupCache: true,
+    lazyGradients: true,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -159,6 +163,10 @@ function parseArgs(argv: string[]): Options {
       case '--no-bind-group-cache':
         // webgpu: the tune-up without its bind group cache (library and hand-written loop), to measure what the cache gives.
         o.bindGroupCache = false;
+        break;
+      case '--no-lazy-gradients':
+        // every backend: tfjs's eager gradients for fused matMul/conv2d in the tuned runners, to measure what the lazy ones give.
+        o.lazyGradients = false;
         break;
       case '--python':
         o.python = value();
@@ -253,6 +261,7 @@ async function main(): Promise<void> {
   // Before the wasm backend first starts: its threaded build, with o.wasmThreads threads.
   if (o.wasmThreads > 0) await useNodeWasmThreads({ threads: o.wasmThreads });
   benchWebGPUTuneUp.bindGroups = o.bindGroupCache;
+  benchLazyGradients.on = o.lazyGradients;
   const gpu = await probeWebGpu();
   for (const [name, v] of Object.entries(o.tfFlags)) {
     // A backend's flags exist only once its package is loaded (webgpu: when Dawn found an adapter).
@@ -275,6 +284,7 @@ async function main(): Promise<void> {
     }
     described[backend] = await describeBackend(backend);
     if (backend === 'webgpu' && !o.bindGroupCache) described[backend] += ', no bind group cache';
+    if (!o.lazyGradients) described[backend] += ', eager fused-op gradients';
     for (const model of o.models) {
       const w = WORKLOADS[model];
       const d = defaults(backend, model, gpu.software);

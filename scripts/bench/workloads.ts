@@ -12,6 +12,7 @@ import {
   GANTrainer,
   type GANTrainerConfig,
   installFusedLeakyReluGradient,
+  installLazyFusedGradients,
   installWasmTrainingKernels,
   installWebGPUTuneUp,
   type LayersDiscriminator,
@@ -19,6 +20,7 @@ import {
   mlpDiscriminator,
   mlpGenerator,
   uninstallFusedLeakyReluGradient,
+  uninstallLazyFusedGradients,
   uninstallWasmTrainingKernels,
   uninstallWebGPUTuneUp,
 } from '../../src/index';
@@ -32,9 +34,9 @@ export const UNTUNED: Partial<GANTrainerConfig> = { fusedAdam: false, backendTun
 
 /**
  * Which backend tune-up a runner trains with: all of the library's ('tuned': wasm kernels, WebGPU
- * uploads and bind group cache, fused LeakyReLU gradient), the wasm training kernels without the fast
+ * uploads and bind group cache, fused LeakyReLU gradient, lazy fused-op gradients), the wasm training kernels without the fast
  * Tile, Gather, the sharing Identity and tfjs-gan's SIMD kernels (matrix product, LeakyReLU, tanh), no
- * WebGPU tune-up and tfjs's LeakyReLU gradient
+ * WebGPU tune-up, tfjs's LeakyReLU gradient and tfjs's eager fused-op gradients
  * ('training-only'), or tfjs as it ships ('stock'). Kernel registry and backend are global, so
  * runners switch them around each of their runs and put the full tune-up back afterwards.
  */
@@ -43,16 +45,26 @@ export type KernelMode = 'tuned' | 'training-only' | 'stock';
 /** The WebGPU tune-up of the 'tuned' runners; the benchmark's `--no-bind-group-cache` leaves the bind group cache out. */
 export const benchWebGPUTuneUp = { bindGroups: true };
 
+/** Whether the 'tuned' runners use lazy fused-op gradients; the benchmark's `--no-lazy-gradients` leaves them out. */
+export const benchLazyGradients = { on: true };
+
+function lazyGradientsAsBenchmarked(): void {
+  if (benchLazyGradients.on) installLazyFusedGradients();
+  else uninstallLazyFusedGradients();
+}
+
 export async function withKernels(mode: KernelMode, f: () => Promise<void>): Promise<void> {
   if (mode === 'tuned') {
     if (!benchWebGPUTuneUp.bindGroups) uninstallWebGPUTuneUp(); // the cache, if a trainer put it in
     installWebGPUTuneUp(benchWebGPUTuneUp); // the hand-written loop too, as a user of the library would have it
     installFusedLeakyReluGradient();
+    lazyGradientsAsBenchmarked();
     return f();
   }
   uninstallWasmTrainingKernels();
   uninstallWebGPUTuneUp();
   uninstallFusedLeakyReluGradient(); // global: a tuned trainer made earlier installed it
+  uninstallLazyFusedGradients(); // likewise
   if (mode === 'training-only') {
     installWasmTrainingKernels({ tile: false, gather: false, simdMatmul: false, simdElementwise: false, identity: false });
   }
@@ -62,6 +74,7 @@ export async function withKernels(mode: KernelMode, f: () => Promise<void>): Pro
     installWasmTrainingKernels();
     installWebGPUTuneUp(benchWebGPUTuneUp);
     installFusedLeakyReluGradient();
+    lazyGradientsAsBenchmarked();
   }
 }
 
@@ -124,7 +137,9 @@ export function libraryRunner(
   // so install them here (the 'training-only' mode runs without the fast Tile only).
   if (kernels !== 'stock') installWasmTrainingKernels();
   const { generator, discriminator } = w.build();
-  const tuneUp = benchWebGPUTuneUp.bindGroups ? {} : { backendTuneUp: { webgpuBindGroups: false } };
+  const tuneUp = {
+    backendTuneUp: { webgpuBindGroups: benchWebGPUTuneUp.bindGroups, lazyFusedGradients: benchLazyGradients.on },
+  };
   const trainer = new GANTrainer({ generator, discriminator, loss: 'non-saturating', seed: 3, ...tuneUp, ...options });
   const data = makeData(w, chunk);
   const one = makeData(w, 1, 8);

@@ -14,6 +14,11 @@ export {
   withBackendSupportErrors,
 } from './gradients';
 export {
+  installLazyFusedGradients,
+  lazyFusedGradientsInstalled,
+  uninstallLazyFusedGradients,
+} from './lazy-fused-gradients';
+export {
   installFusedLeakyReluGradient,
   LEAKY_RELU_GRAD_KERNEL,
   leakyReluGradInto,

@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { toBackendSupportError } from '../backends/gradients';
+import { installLazyFusedGradients } from '../backends/lazy-fused-gradients';
 import { installFusedLeakyReluGradient, registerFusedLeakyReluKernels } from '../backends/leaky-relu-grad';
 import { installWasmTrainingKernels, type WasmTuneUpOptions } from '../backends/wasm';
 import { installWebGPUTuneUp } from '../backends/webgpu';
@@ -81,7 +82,7 @@ export type DataFor<G extends AnyGenerator> = G extends ConditionalGenerator ? L
 /** The extra arguments of `sample` and `generate`: optional labels for a conditional GAN, none otherwise. */
 export type LabelArgs<G extends AnyGenerator> = G extends ConditionalGenerator ? [labels?: LabelsInput] : [];
 
-/** The parts of the trainer's backend tune-up (`backendTuneUp`): the wasm kernels' switches, WebGPU's, and the fused LeakyReLU gradient. */
+/** The parts of the trainer's backend tune-up (`backendTuneUp`): the wasm kernels' switches, WebGPU's, the fused LeakyReLU gradient and lazy fused-op gradients. */
 export interface BackendTuneUpOptions extends WasmTuneUpOptions {
   /** On `webgpu`, upload tensor values with `queue.writeBuffer` ({@link installWebGPUTuneUp}). Default `true`. */
   readonly webgpuUploads?: boolean;
@@ -92,6 +93,12 @@ export interface BackendTuneUpOptions extends WasmTuneUpOptions {
    * ({@link installFusedLeakyReluGradient}; global, like the rest). Default `true`.
    */
   readonly leakyReluGradient?: boolean;
+  /**
+   * Make backprop through tfjs's fused matMul and conv2d (`Dense`, `Conv2D`) compute only the input
+   * gradients it uses — the same bits, fewer kernels ({@link installLazyFusedGradients}; global, on
+   * every backend). Default `true`.
+   */
+  readonly lazyFusedGradients?: boolean;
 }
 
 /**
@@ -137,9 +144,11 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
    * Install the library's training kernels for backends that lack or mis-implement them
    * or are slow at them — tfjs-backend-wasm (see {@link installWasmTrainingKernels}) and, while the
    * active backend is `webgpu`, uploads through `queue.writeBuffer` and cached bind groups (see {@link installWebGPUTuneUp}),
-   * and a fused LeakyReLU gradient on cpu, wasm and webgpu ({@link installFusedLeakyReluGradient}).
+   * a fused LeakyReLU gradient on cpu, wasm and webgpu ({@link installFusedLeakyReluGradient}), and
+   * lazy gradients for tfjs's fused matMul and conv2d on every backend ({@link installLazyFusedGradients}).
    * Harmless where the backend is not loaded. `false` installs nothing, and an object leaves parts out
-   * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`, `{ leakyReluGradient: false }`); neither removes what another trainer or a call
+   * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`, `{ leakyReluGradient: false }`,
+   * `{ lazyFusedGradients: false }`); neither removes what another trainer or a call
    * of the install functions put in place (they are global: use the `uninstall…` functions). Default `true`.
    */
   readonly backendTuneUp?: boolean | BackendTuneUpOptions;
@@ -276,6 +285,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     if (parts !== undefined) installWasmTrainingKernels(parts);
     this.fusedLeakyReluGradient = parts !== undefined && (parts.leakyReluGradient ?? true);
     if (this.fusedLeakyReluGradient) installFusedLeakyReluGradient();
+    if (parts !== undefined && (parts.lazyFusedGradients ?? true)) installLazyFusedGradients();
     this.webgpuTuneUp = parts && { uploads: parts.webgpuUploads ?? true, bindGroups: parts.webgpuBindGroups ?? true };
     this.generator = generator;
     this.discriminator = discriminator;
