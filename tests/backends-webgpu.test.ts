@@ -321,31 +321,71 @@ function webgpuTuneUpSuite(): void {
       }
     });
 
-    it("the fused Adam shaders give tfjs's Adam update on webgpu, one fused kernel per variable, leak-free", async () => {
+    it("the fused Adam shader gives tfjs's Adam update on webgpu: one dispatch per variable, moments updated in place, leak-free", async () => {
       await tf.setBackend('webgpu');
-      const run = async (fused: boolean) => {
+      // Counts the dispatches of the fused kernel, by program, through the backend's recordAndSubmit.
+      const backend = tf.backend() as unknown as { recordAndSubmit: (program: object, ...rest: unknown[]) => void };
+      const dispatches: string[] = [];
+      const recordAndSubmit = backend.recordAndSubmit;
+      // tfjs's AdamOptimizer keeps its moments in these (private) slots: m of each variable, then v.
+      const moments = (opt: tf.Optimizer) => {
+        const o = opt as unknown as Record<'accumulatedFirstMoment' | 'accumulatedSecondMoment', { variable: tf.Variable }[]>;
+        return [...o.accumulatedFirstMoment, ...o.accumulatedSecondMoment].map((x) => x.variable);
+      };
+      const run = async (fused: boolean, shareM = false) => {
         const init = [tf.randomNormal([130, 7], 0, 1, 'float32', 1), tf.randomNormal([7], 0, 1, 'float32', 2)] as const;
-        const w = tf.variable(init[0], true, `adam-webgpu-${fused}`);
-        const b = tf.variable(init[1], true, `adam-webgpu-b-${fused}`);
+        const w = tf.variable(init[0], true, `adam-webgpu-${fused}-${shareM}`);
+        const b = tf.variable(init[1], true, `adam-webgpu-b-${fused}-${shareM}`);
         tf.dispose([...init]); // the variables keep the data
-        const opt = tf.train.adam(0.01, 0.5, 0.999);
+        const opt = tf.train.adam(0.01, 0.6, 0.999); // β1 ≠ 1 − β1
         const kernels: string[] = [];
+        let shared: { copy: tf.Tensor; before: Float32Array } | undefined;
         for (let i = 0; i < 4; i++) {
           const grads = tf.tidy(() => ({
             [w.name]: tf.mul(tf.randomNormal([130, 7], 0, 1, 'float32', 10 + i), 3),
             [b.name]: tf.randomNormal([7], 0, 1, 'float32', 20 + i),
           }));
+          // A schedule's change of the learning rate: the fused kernel's constants are made again.
+          if (i === 3) (opt as unknown as { learningRate: number }).learningRate = 0.02;
+          if (shareM && i === 2) {
+            // Someone holds w's first moment (tf.clone shares the data on webgpu): it must not be written over.
+            const copy = tf.clone(moments(opt)[0] as tf.Variable);
+            shared = { copy, before: (await copy.data()) as Float32Array };
+          }
           if (fused) {
-            const p = await tf.profile(() => fusedAdamUpdate(opt, grads));
-            kernels.push(...p.kernels.map((k) => k.name));
+            dispatches.length = 0;
+            backend.recordAndSubmit = function (this: unknown, program: object, ...rest: unknown[]) {
+              // tfjs extends a program's key with its shapes (tfjsGanFusedAdam_m_…); the one shader's is its own.
+              const key = (program as { shaderKey: string }).shaderKey;
+              dispatches.push(key.match(/^tfjsGanFusedAdam_(oneShader|m|v|w)/)?.[0] ?? key);
+              return recordAndSubmit.call(this, program, ...rest);
+            };
+            try {
+              const p = await tf.profile(() => fusedAdamUpdate(opt, grads));
+              kernels.push(...p.kernels.map((k) => k.name));
+            } finally {
+              backend.recordAndSubmit = recordAndSubmit;
+            }
+            const expected =
+              shareM && i === 2
+                ? ['tfjsGanFusedAdam_oneShader', 'tfjsGanFusedAdam_m', 'tfjsGanFusedAdam_v', 'tfjsGanFusedAdam_w'] // b's, then w's three
+                : ['tfjsGanFusedAdam_oneShader', 'tfjsGanFusedAdam_oneShader'];
+            // The variables' updates and nothing else: tfjs-backend-webgpu runs the scalar bias-correction
+            // arithmetic (1 − βᵗ, βᵗ·β) on the CPU. (The first update also fills the new moments with zeros.)
+            expect(dispatches.filter((d) => !d.startsWith('fill')).sort()).toEqual([...expected].sort());
           } else opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
           tf.dispose(Object.values(grads));
         }
         const out = await read([w, b]);
+        const m = await read(moments(opt));
+        if (shared !== undefined) {
+          expect(Array.from((await shared.copy.data()) as Float32Array)).toEqual(Array.from(shared.before)); // untouched
+          shared.copy.dispose();
+        }
         releaseFusedAdam(opt);
         opt.dispose();
         tf.dispose([w, b]);
-        return { out, kernels };
+        return { out, moments: m, kernels };
       };
       try {
         expect(tf.getKernel(FUSED_ADAM_KERNEL, 'webgpu')).toBeUndefined(); // registered on first use
@@ -359,8 +399,15 @@ function webgpuTuneUpSuite(): void {
         expect(fused.kernels).not.toContain('RealDiv');
         // The same float32 operations; a GPU compiler may fuse a multiply-add, so allow a few ulps.
         expect(maxRelativeDifference(plain.out, fused.out)).toBeLessThan(1e-6); // SwiftShader: 0
+        expect(maxRelativeDifference(plain.moments, fused.moments)).toBeLessThan(1e-6);
+        expect(tf.memory().numTensors).toBe(before);
+        // m held elsewhere for one update: that update takes the three-shader path, with the same result.
+        const sharing = await run(true, true);
+        expect(maxRelativeDifference(plain.out, sharing.out)).toBeLessThan(1e-6);
+        expect(maxRelativeDifference(plain.moments, sharing.moments)).toBeLessThan(1e-6);
         expect(tf.memory().numTensors).toBe(before);
       } finally {
+        backend.recordAndSubmit = recordAndSubmit;
         await tf.setBackend('cpu');
       }
     });

@@ -8,6 +8,7 @@
  *   node --import tsx scripts/bench/profile.ts --wasm-threads 2 --kernels      # wasm's threaded build (useNodeWasmThreads)
  *   node --import tsx scripts/bench/profile.ts --backend webgpu --tf-flag WEBGPU_DEFERRED_SUBMIT_BATCH_SIZE=100
  *   node --import tsx scripts/bench/profile.ts --summarize /tmp/prof/x.cpuprofile  # self time by function
+ *   node --import tsx scripts/bench/profile.ts --backend webgpu --dispatches --steps 2  # WebGPU dispatches of one step, by program
  */
 import { readFileSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
@@ -93,6 +94,24 @@ if (argv.includes('--kernels')) {
   console.log(`kernels ${p.kernels.length}, new tensors ${p.newTensors}, peak ${(p.peakBytes / 2 ** 20).toFixed(1)} MiB`);
   for (const [k, [c, t]] of [...byName].sort((a, b) => b[1][1] - a[1][1]))
     console.log(`  ${k.padEnd(24)} ${String(c).padStart(4)}×  ${t.toFixed(2)} ms`);
+}
+if (argv.includes('--dispatches') && backend === 'webgpu') {
+  // Every dispatch goes through the backend's recordAndSubmit (tfjs's programs and tfjs-gan's own).
+  const b = tf.backend() as unknown as { recordAndSubmit: (program: object, ...rest: unknown[]) => void };
+  const recordAndSubmit = b.recordAndSubmit;
+  const byProgram = new Map<string, number>();
+  b.recordAndSubmit = function (this: unknown, program: object, ...rest: unknown[]) {
+    byProgram.set(program.constructor.name, (byProgram.get(program.constructor.name) ?? 0) + 1);
+    return recordAndSubmit.call(this, program, ...rest);
+  };
+  try {
+    await runner.stepOnce();
+  } finally {
+    b.recordAndSubmit = recordAndSubmit;
+  }
+  const total = [...byProgram.values()].reduce((a, n) => a + n, 0);
+  console.log(`dispatches in one step: ${total}`);
+  for (const [k, n] of [...byProgram].sort((x, y) => y[1] - x[1])) console.log(`  ${k.padEnd(32)} ${n}`);
 }
 runner.dispose();
 process.exit(0);

@@ -6,9 +6,8 @@
  * `cpu` backend each kernel is a JavaScript loop with its own output array; on `wasm` each is a
  * kernel call with its own allocation; on WebGPU each scalar is a buffer upload. {@link fusedAdamUpdate}
  * computes the same update — the same float32 operations in the same order — with one kernel per
- * variable on `cpu` (the same bits), three compute shaders per variable on WebGPU (the same
- * operations in one shader each; a GPU compiler may fuse a multiply and an add, so the last bit can
- * differ), and elsewhere (wasm, WebGL) with tfjs's op sequence but its constants uploaded once
+ * variable on `cpu` (the same bits), one compute shader per variable on WebGPU (the same
+ * operations; a GPU compiler may fuse a multiply and an add, so the last bit can differ), and elsewhere (wasm, WebGL) with tfjs's op sequence but its constants uploaded once
  * instead of every step (the same bits). The optimizer's state stays
  * where tfjs keeps it (its `m`/`v` slot variables, `accBeta1/2` and iteration count), so
  * `getWeights`/`setWeights`, checkpoints and a later plain `applyGradients` see no difference.
@@ -19,13 +18,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { CpuBackendLike } from '../backends/kernel-backends';
 import { heapOffset, type WasmBackendLike, wasmSimdKernels } from '../backends/wasm-simd/index';
 import { GANConfigError } from '../errors';
-import { webgpuFusedAdam } from './adam-webgpu';
+import { webgpuAdamConstantValues, webgpuFusedAdam } from './adam-webgpu';
 
 /** Options of `applyUpdate` (src/training/step.ts). */
 export interface ApplyUpdateOptions {
   /**
    * Apply a `tf.train.adam` optimizer's update with {@link fusedAdamUpdate} (the same arithmetic: one
-   * kernel per variable on cpu and three shaders per variable on webgpu, constants uploaded once
+   * kernel per variable on cpu and one shader per variable on webgpu, constants uploaded once
    * elsewhere; bit for bit except that a GPU shader compiler may fuse a multiply-add). Other optimizers
    * ignore it. Default `false`.
    */
@@ -134,10 +133,32 @@ const cpuFusedAdam: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   ];
 };
 
-/** WebGPU: three compute shaders per variable (src/optim/adam-webgpu.ts). */
+/**
+ * WebGPU (src/optim/adam-webgpu.ts): one compute shader per variable, or three where m or v is
+ * referenced elsewhere. One input more than on the other backends: `k`, the constants as a tensor
+ * (the one shader has no room for them as uniforms of tfjs's).
+ */
 const webgpuFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const [w, m, v, g, c1, c2] = inputsOf(inputs);
-  return webgpuFusedAdam(backend, w, m, v, g, c1, c2, attrs as unknown as FusedAdamAttrs);
+  const { w, m, v, g, c1, c2, k } = inputs;
+  if ([w, m, v, g, c1, c2, k].some((t) => t === undefined)) {
+    throw new Error(`${FUSED_ADAM_KERNEL} (webgpu): inputs w, m, v, g, c1, c2 and k are required.`);
+  }
+  const t = { w, m, v, g, c1, c2, k } as Record<'w' | 'm' | 'v' | 'g' | 'c1' | 'c2' | 'k', tf.TensorInfo>;
+  for (const x of Object.values(t)) {
+    if (x.dtype !== 'float32') throw new Error(`${FUSED_ADAM_KERNEL}: float32 tensors only, got ${x.dtype}.`);
+  }
+  const n = tf.util.sizeFromShape(t.w.shape);
+  if ([t.m, t.v, t.g].some((x) => tf.util.sizeFromShape(x.shape) !== n)) {
+    throw new Error(`${FUSED_ADAM_KERNEL}: w, m, v and g must have the same size.`);
+  }
+  if (
+    tf.util.sizeFromShape(t.c1.shape) !== 1 ||
+    tf.util.sizeFromShape(t.c2.shape) !== 1 ||
+    tf.util.sizeFromShape(t.k.shape) !== 6
+  ) {
+    throw new Error(`${FUSED_ADAM_KERNEL} (webgpu): c1 and c2 must hold one value each, k six.`);
+  }
+  return webgpuFusedAdam(backend, t, attrs as unknown as FusedAdamAttrs);
 };
 
 /**
@@ -220,6 +241,8 @@ interface CachedScalars {
   readonly epsilon: tf.Scalar;
   readonly negLearningRate: tf.Scalar;
   readonly one: tf.Scalar;
+  /** WebGPU's fused kernel: the six constants in one tensor ({@link webgpuAdamConstantValues}); undefined elsewhere. */
+  readonly constants: tf.Tensor1D | undefined;
   /** β1/β2/ε they were made from. */
   readonly hyper: string;
   /** The learning rate `negLearningRate` was made from (a schedule may change it every step). */
@@ -228,6 +251,12 @@ interface CachedScalars {
 
 const cache = new WeakMap<tf.Optimizer, CachedScalars>();
 
+/** WebGPU's constants tensor for `opt` at its current learning rate, or undefined on other backends. */
+function constantsFor(opt: AdamInternals, backend: string): tf.Tensor1D | undefined {
+  if (backend !== 'webgpu') return undefined;
+  return tf.keep(tf.tensor1d(webgpuAdamConstantValues(constantsOf(opt)), 'float32'));
+}
+
 function scalarsFor(opt: AdamInternals & tf.Optimizer): CachedScalars {
   const backend = tf.getBackend();
   const hyper = `${opt.beta1}/${opt.beta2}/${opt.epsilon}`;
@@ -235,8 +264,13 @@ function scalarsFor(opt: AdamInternals & tf.Optimizer): CachedScalars {
   if (cached !== undefined && cached.backend === backend && cached.hyper === hyper) {
     if (cached.learningRate === opt.learningRate) return cached;
     // Only the learning rate changed (a schedule): upload that one constant again, not all seven.
-    cached.negLearningRate.dispose();
-    const entry = { ...cached, negLearningRate: tf.keep(tf.scalar(-opt.learningRate)), learningRate: opt.learningRate };
+    tf.dispose([cached.negLearningRate, cached.constants as tf.Tensor]);
+    const entry = {
+      ...cached,
+      negLearningRate: tf.keep(tf.scalar(-opt.learningRate)),
+      constants: constantsFor(opt, backend),
+      learningRate: opt.learningRate,
+    };
     cache.set(opt, entry);
     return entry;
   }
@@ -249,10 +283,23 @@ function scalarsFor(opt: AdamInternals & tf.Optimizer): CachedScalars {
     epsilon: tf.keep(tf.scalar(opt.epsilon)),
     negLearningRate: tf.keep(tf.scalar(-opt.learningRate)),
     one: tf.keep(tf.scalar(1)),
+    constants: constantsFor(opt, backend),
   }));
   const entry = { ...s, backend, hyper, learningRate: opt.learningRate };
   cache.set(opt, entry);
   return entry;
+}
+
+/** The fused kernel's constants: every one as the float32 value tfjs would upload. */
+function constantsOf(opt: AdamInternals): FusedAdamAttrs {
+  return {
+    beta1: f32(opt.beta1),
+    oneMinusBeta1: f32(1 - opt.beta1),
+    beta2: f32(opt.beta2),
+    oneMinusBeta2: f32(1 - opt.beta2),
+    epsilon: f32(opt.epsilon),
+    negLearningRate: f32(-opt.learningRate),
+  };
 }
 
 /**
@@ -271,6 +318,7 @@ export function releaseFusedAdam(optimizer: tf.Optimizer): void {
     cached.epsilon,
     cached.negLearningRate,
     cached.one,
+    ...(cached.constants === undefined ? [] : [cached.constants]),
   ]);
 }
 
@@ -285,8 +333,9 @@ export function canFuseAdam(optimizer: tf.Optimizer): boolean {
 /**
  * Applies `grads` to their variables with `optimizer` (a `tf.train.adam` optimizer) — the same
  * update, in the same float32 arithmetic, as `optimizer.applyGradients(grads)`, but on `cpu` one
- * fused kernel per variable instead of 14 (about 14× faster), on WebGPU three compute shaders per
- * variable instead of 14 kernels, and on other backends without re-uploading the constants every
+ * fused kernel per variable instead of 14 (about 14× faster), on WebGPU one compute shader per
+ * variable instead of 14 kernels (writing the new moments over the old ones; three shaders where a
+ * moment is also referenced elsewhere), and on other backends without re-uploading the constants every
  * step (about 15 % faster on wasm). The optimizer's state is
  * updated in place, as `applyGradients` does.
  * The gradients stay the caller's.
@@ -305,21 +354,13 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
     (tf.getBackend() !== 'wasm' || wasmSimdKernels(tf.backend()) !== undefined);
   // Constants uploaded once per optimizer; on cpu the fused kernel takes them as attributes.
   const scalars = fused && tf.getBackend() === 'cpu' ? undefined : scalarsFor(opt);
+  const backendName = tf.getBackend();
   tf.tidy(() => {
     const [oneMinusAccBeta1, oneMinusAccBeta2] = [
       tf.sub(scalars?.one ?? 1, opt.accBeta1),
       tf.sub(scalars?.one ?? 1, opt.accBeta2),
     ] as [tf.Scalar, tf.Scalar];
-    const attrs: FusedAdamAttrs | undefined = fused
-      ? {
-          beta1: f32(opt.beta1),
-          oneMinusBeta1: f32(1 - opt.beta1),
-          beta2: f32(opt.beta2),
-          oneMinusBeta2: f32(1 - opt.beta2),
-          epsilon: f32(opt.epsilon),
-          negLearningRate: f32(-opt.learningRate),
-        }
-      : undefined;
+    const attrs: FusedAdamAttrs | undefined = fused ? constantsOf(opt) : undefined;
     Object.keys(grads).forEach((name, i) => {
       const value = tf.engine().registeredVariables[name] as tf.Variable;
       opt.accumulatedFirstMoment[i] ??= {
@@ -335,13 +376,11 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
       const m = (opt.accumulatedFirstMoment[i] as { variable: tf.Variable }).variable;
       const v = (opt.accumulatedSecondMoment[i] as { variable: tf.Variable }).variable;
       if (attrs !== undefined) {
+        const inputs: tf.NamedTensorMap = { w: value, m, v, g: gradient, c1: oneMinusAccBeta1, c2: oneMinusAccBeta2 };
+        if (backendName === 'webgpu') inputs.k = (scalars as CachedScalars).constants as tf.Tensor;
         const [newValue, newM, newV] = tf
           .engine()
-          .runKernel(
-            FUSED_ADAM_KERNEL,
-            { w: value, m, v, g: gradient, c1: oneMinusAccBeta1, c2: oneMinusAccBeta2 },
-            attrs as unknown as tf.NamedAttrMap,
-          ) as tf.Tensor[];
+          .runKernel(FUSED_ADAM_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
         m.assign(newM as tf.Tensor);
         v.assign(newV as tf.Tensor);
         value.assign(newValue as tf.Tensor);

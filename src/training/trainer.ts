@@ -156,7 +156,7 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
    * Apply the updates of `tf.train.adam` optimizers (the default ones included) with the library's
    * fused Adam ({@link fusedAdamUpdate}): the same float32 arithmetic — the same weights bit for bit
    * on cpu and wasm; on a GPU the shader compiler may fuse a multiply-add, changing the last bit —
-   * but one kernel per variable on `cpu` instead of 14 (about 14× faster), three compute shaders per
+   * but one kernel per variable on `cpu` instead of 14 (about 14× faster), one compute shader per
    * variable on `webgpu`, and elsewhere its constants uploaded once instead of 6 scalars per variable
    * every step. The optimizer's state stays in the optimizer, so checkpoints are unchanged. Other
    * optimizers are not affected. `false` calls `optimizer.applyGradients` as tfjs ships it. Default `true`.

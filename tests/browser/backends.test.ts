@@ -22,6 +22,7 @@ interface PageApi {
     lastMisses: number;
     lastHits: number;
   }>;
+  webgpuFusedAdam(): Promise<{ plain: number[][]; fused: number[][]; programs: string[] }>;
 }
 
 let session: BrowserSession | undefined;
@@ -62,6 +63,29 @@ describe.runIf(browser.run)(`backends in a real browser (${browser.reason})`, ()
     expect(r.lastMisses).toBe(0); // every bind group of the last repetition reused:
     expect(r.lastHits).toBeGreaterThanOrEqual(4); // matMul, add, leakyRelu, sum at least
   });
+
+  it.runIf(CI || available.webgpu === null)(
+    "the fused Adam's one shader per variable gives tf.train.adam's update on Chromium's WebGPU",
+    async () => {
+      const r = await (session as BrowserSession).page.evaluate(() => (globalThis as unknown as PageApi).webgpuFusedAdam());
+      // 4 updates × 2 variables, one dispatch each (plus the zeros of the 4 moments, made on the first update).
+      expect(r.programs.filter((p) => p === 'tfjsGanFusedAdam_oneShader')).toHaveLength(8);
+      expect(
+        r.programs.filter((p) => p !== 'tfjsGanFusedAdam_oneShader' && !p.startsWith('fill')),
+        r.programs.join(),
+      ).toEqual([]);
+      expect(r.fused).toHaveLength(6); // w, b and their m and v
+      // The same float32 operations; a GPU's compiler may fuse a multiply-add, so allow a few ulps.
+      let worst = 0;
+      r.plain.forEach((values, i) => {
+        values.forEach((x, j) => {
+          const y = r.fused[i]?.[j] as number;
+          worst = Math.max(worst, Math.abs(x - y) / Math.max(1e-6, Math.abs(x)));
+        });
+      });
+      expect(worst).toBeLessThan(1e-6); // SwiftShader: 0
+    },
+  );
 
   for (const backend of BACKENDS) {
     describe.runIf(CI || available[backend] === null)(backend, () => {

@@ -8,8 +8,10 @@ import { setWasmPaths } from '@tensorflow/tfjs-backend-wasm';
 import { wasmSimdKernels } from '../../../src/backends/wasm-simd/index';
 import {
   backendUnavailableReason,
+  fusedAdamUpdate,
   installWasmTrainingKernels,
   installWebGPUTuneUp,
+  releaseFusedAdam,
   selectBackend,
   uninstallWebGPUTuneUp,
   webgpuBindGroupCacheStats,
@@ -114,4 +116,50 @@ async function webgpuBindGroups(): Promise<{
   return { installed, stock: stock.out, cached: cached.out.slice(0, 6), lastMisses: cached.misses, lastHits: cached.hits };
 }
 
-Object.assign(globalThis, { availability, conformance, defaults, wasmSimd, webgpuBindGroups, ready: true });
+/**
+ * The fused Adam on Chromium's WebGPU: four updates of two variables by `tf.train.adam`'s own
+ * `applyGradients` and by `fusedAdamUpdate`, their weights and moments, and the shader keys of the
+ * programs the fused updates dispatched (through the backend's `recordAndSubmit`).
+ */
+async function webgpuFusedAdam(): Promise<{ plain: number[][]; fused: number[][]; programs: string[] }> {
+  await selectBackend(['webgpu']);
+  const backend = tf.backend() as unknown as { recordAndSubmit: (program: object, ...rest: unknown[]) => void };
+  const recordAndSubmit = backend.recordAndSubmit;
+  const programs: string[] = [];
+  const run = async (fused: boolean) => {
+    const w = tf.variable(tf.randomNormal([130, 7], 0, 1, 'float32', 1), true, `browser-adam-w-${fused}`);
+    const b = tf.variable(tf.randomNormal([7], 0, 1, 'float32', 2), true, `browser-adam-b-${fused}`);
+    const opt = tf.train.adam(0.01, 0.6, 0.999);
+    for (let i = 0; i < 4; i++) {
+      const grads = tf.tidy(() => ({
+        [w.name]: tf.mul(tf.randomNormal([130, 7], 0, 1, 'float32', 10 + i), 3),
+        [b.name]: tf.randomNormal([7], 0, 1, 'float32', 20 + i),
+      }));
+      if (fused) {
+        backend.recordAndSubmit = function (this: unknown, program: object, ...rest: unknown[]) {
+          programs.push((program as { shaderKey: string }).shaderKey); // (a bundler may rename classes: FillProgram2)
+          return recordAndSubmit.call(this, program, ...rest);
+        };
+        try {
+          fusedAdamUpdate(opt, grads);
+        } finally {
+          backend.recordAndSubmit = recordAndSubmit;
+        }
+      } else opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
+      tf.dispose(Object.values(grads));
+    }
+    const slots = opt as unknown as Record<'accumulatedFirstMoment' | 'accumulatedSecondMoment', { variable: tf.Variable }[]>;
+    const all = [w, b, ...[...slots.accumulatedFirstMoment, ...slots.accumulatedSecondMoment].map((x) => x.variable)];
+    const values = await Promise.all(all.map(async (t) => Array.from(await t.data())));
+    releaseFusedAdam(opt);
+    opt.dispose();
+    tf.dispose([w, b]);
+    return values;
+  };
+  const plain = await run(false);
+  const fused = await run(true);
+  await tf.setBackend('cpu');
+  return { plain, fused, programs };
+}
+
+Object.assign(globalThis, { availability, conformance, defaults, wasmSimd, webgpuBindGroups, webgpuFusedAdam, ready: true });
