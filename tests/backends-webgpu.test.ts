@@ -25,6 +25,7 @@ import {
   useNodeWebGPU,
   webgpuBindGroupCacheStats,
 } from '../src/index';
+import { webgpuAdamConstantValues, webgpuFusedAdam } from '../src/optim/adam-webgpu';
 import { nodeConformanceSuite } from './conformance/node';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
@@ -321,9 +322,9 @@ function webgpuTuneUpSuite(): void {
       }
     });
 
-    it("the fused Adam shader gives tfjs's Adam update on webgpu: one dispatch per variable, moments updated in place, leak-free", async () => {
+    it("the fused Adam shader gives tfjs's Adam update on webgpu: one dispatch per variable, new tensors, leak-free", async () => {
       await tf.setBackend('webgpu');
-      // Counts the dispatches of the fused kernel, by program, through the backend's recordAndSubmit.
+      // Counts the dispatches of the fused kernel, by shader key, through the backend's recordAndSubmit.
       const backend = tf.backend() as unknown as { recordAndSubmit: (program: object, ...rest: unknown[]) => void };
       const dispatches: string[] = [];
       const recordAndSubmit = backend.recordAndSubmit;
@@ -332,14 +333,18 @@ function webgpuTuneUpSuite(): void {
         const o = opt as unknown as Record<'accumulatedFirstMoment' | 'accumulatedSecondMoment', { variable: tf.Variable }[]>;
         return [...o.accumulatedFirstMoment, ...o.accumulatedSecondMoment].map((x) => x.variable);
       };
-      const run = async (fused: boolean, shareM = false) => {
+      const run = async (fused: boolean) => {
         const init = [tf.randomNormal([130, 7], 0, 1, 'float32', 1), tf.randomNormal([7], 0, 1, 'float32', 2)] as const;
-        const w = tf.variable(init[0], true, `adam-webgpu-${fused}-${shareM}`);
-        const b = tf.variable(init[1], true, `adam-webgpu-b-${fused}-${shareM}`);
+        const w = tf.variable(init[0], true, `adam-webgpu-${fused}`);
+        const b = tf.variable(init[1], true, `adam-webgpu-b-${fused}`);
         tf.dispose([...init]); // the variables keep the data
         const opt = tf.train.adam(0.01, 0.6, 0.999); // β1 ≠ 1 − β1
         const kernels: string[] = [];
-        let shared: { copy: tf.Tensor; before: Float32Array } | undefined;
+        // The moments read between updates, a read still in flight during one, and a clone's values: a
+        // kernel writing over its inputs would show in each (tfjs-backend-webgpu keeps what it read on the CPU).
+        const between: number[][] = [];
+        let inFlight: { read: Promise<tf.TypedArray>; before: number[] } | undefined;
+        let clone: { copy: tf.Tensor; before: number[] } | undefined;
         for (let i = 0; i < 4; i++) {
           const grads = tf.tidy(() => ({
             [w.name]: tf.mul(tf.randomNormal([130, 7], 0, 1, 'float32', 10 + i), 3),
@@ -347,10 +352,13 @@ function webgpuTuneUpSuite(): void {
           }));
           // A schedule's change of the learning rate: the fused kernel's constants are made again.
           if (i === 3) (opt as unknown as { learningRate: number }).learningRate = 0.02;
-          if (shareM && i === 2) {
-            // Someone holds w's first moment (tf.clone shares the data on webgpu): it must not be written over.
+          if (i === 1) {
+            const m = moments(opt)[0] as tf.Variable;
+            inFlight = { read: m.data(), before: between[0] as number[] };
+          }
+          if (i === 2) {
             const copy = tf.clone(moments(opt)[0] as tf.Variable);
-            shared = { copy, before: (await copy.data()) as Float32Array };
+            clone = { copy, before: Array.from(await copy.data()) };
           }
           if (fused) {
             dispatches.length = 0;
@@ -366,26 +374,26 @@ function webgpuTuneUpSuite(): void {
             } finally {
               backend.recordAndSubmit = recordAndSubmit;
             }
-            const expected =
-              shareM && i === 2
-                ? ['tfjsGanFusedAdam_oneShader', 'tfjsGanFusedAdam_m', 'tfjsGanFusedAdam_v', 'tfjsGanFusedAdam_w'] // b's, then w's three
-                : ['tfjsGanFusedAdam_oneShader', 'tfjsGanFusedAdam_oneShader'];
-            // The variables' updates and nothing else: tfjs-backend-webgpu runs the scalar bias-correction
-            // arithmetic (1 − βᵗ, βᵗ·β) on the CPU. (The first update also fills the new moments with zeros.)
-            expect(dispatches.filter((d) => !d.startsWith('fill')).sort()).toEqual([...expected].sort());
+            // One dispatch per variable and nothing else: tfjs-backend-webgpu runs the scalar
+            // bias-correction arithmetic (1 − βᵗ, βᵗ·β) and the constants' concatenation on the CPU.
+            // (The first update also fills the new moments with zeros.)
+            expect(dispatches.filter((d) => !d.startsWith('fill'))).toEqual([
+              'tfjsGanFusedAdam_oneShader',
+              'tfjsGanFusedAdam_oneShader',
+            ]);
           } else opt.applyGradients(grads as Parameters<typeof opt.applyGradients>[0]);
           tf.dispose(Object.values(grads));
+          between.push(Array.from(await (moments(opt)[0] as tf.Variable).data()));
         }
         const out = await read([w, b]);
         const m = await read(moments(opt));
-        if (shared !== undefined) {
-          expect(Array.from((await shared.copy.data()) as Float32Array)).toEqual(Array.from(shared.before)); // untouched
-          shared.copy.dispose();
-        }
+        expect(Array.from(await (inFlight as { read: Promise<tf.TypedArray> }).read)).toEqual(inFlight?.before);
+        expect(Array.from(await (clone as { copy: tf.Tensor }).copy.data())).toEqual(clone?.before);
+        clone?.copy.dispose();
         releaseFusedAdam(opt);
         opt.dispose();
         tf.dispose([w, b]);
-        return { out, moments: m, kernels };
+        return { out, moments: m, between, kernels };
       };
       try {
         expect(tf.getKernel(FUSED_ADAM_KERNEL, 'webgpu')).toBeUndefined(); // registered on first use
@@ -400,14 +408,49 @@ function webgpuTuneUpSuite(): void {
         // The same float32 operations; a GPU compiler may fuse a multiply-add, so allow a few ulps.
         expect(maxRelativeDifference(plain.out, fused.out)).toBeLessThan(1e-6); // SwiftShader: 0
         expect(maxRelativeDifference(plain.moments, fused.moments)).toBeLessThan(1e-6);
-        expect(tf.memory().numTensors).toBe(before);
-        // m held elsewhere for one update: that update takes the three-shader path, with the same result.
-        const sharing = await run(true, true);
-        expect(maxRelativeDifference(plain.out, sharing.out)).toBeLessThan(1e-6);
-        expect(maxRelativeDifference(plain.moments, sharing.moments)).toBeLessThan(1e-6);
+        const between = (r: { between: number[][] }) => r.between.map((x) => Float32Array.from(x));
+        expect(maxRelativeDifference(between(plain), between(fused))).toBeLessThan(1e-6); // each update's m, read after it
         expect(tf.memory().numTensors).toBe(before);
       } finally {
         backend.recordAndSubmit = recordAndSubmit;
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it("the fused Adam's three-program path (no recordAndSubmit, or compile-only tfjs) gives the one shader's results", async () => {
+      await tf.setBackend('webgpu');
+      try {
+        const k = {
+          beta1: 0.6,
+          oneMinusBeta1: Math.fround(0.4),
+          beta2: 0.999,
+          oneMinusBeta2: Math.fround(1 - 0.999),
+          epsilon: 1e-7,
+          negLearningRate: -0.01,
+        };
+        const t = {
+          w: tf.randomNormal([300, 5], 0, 1, 'float32', 1),
+          m: tf.randomNormal([300, 5], 0, 0.1, 'float32', 2),
+          v: tf.abs(tf.randomNormal([300, 5], 0, 0.1, 'float32', 3)),
+          g: tf.randomNormal([300, 5], 0, 1, 'float32', 4),
+          p: tf.tensor1d([Math.fround(1 - 0.6 ** 3), Math.fround(1 - 0.999 ** 3), ...webgpuAdamConstantValues(k)]),
+        };
+        const real = tf.backend() as unknown as { runWebGPUProgram: (...args: unknown[]) => tf.TensorInfo };
+        // A view of the backend with runWebGPUProgram only: the one shader cannot run there.
+        const view = { runWebGPUProgram: (...args: unknown[]) => real.runWebGPUProgram(...args) };
+        const values = async (infos: tf.TensorInfo[]) => {
+          const tensors = infos.map((i) => tf.engine().makeTensorFromTensorInfo(i));
+          const out = await read(tensors);
+          tf.dispose(tensors);
+          return out;
+        };
+        const one = await values(webgpuFusedAdam(real, t, k));
+        const three = await values(webgpuFusedAdam(view, t, k));
+        expect(three).toHaveLength(3);
+        expect(maxRelativeDifference(one, three)).toBe(0); // the same operations in the same order
+        expect(one.flatMap((x) => Array.from(x)).every(Number.isFinite)).toBe(true);
+        tf.dispose(Object.values(t));
+      } finally {
         await tf.setBackend('cpu');
       }
     });

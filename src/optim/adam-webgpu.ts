@@ -2,20 +2,21 @@
  * The fused Adam kernel for tfjs-backend-webgpu. On a real GPU a training step is bound by the CPU
  * cost of enqueueing kernels (tens of µs each through Dawn), not by the GPU, so the number of
  * dispatches is what counts: tfjs's Adam runs fourteen element-wise kernels per variable; this runs
- * **one compute shader per variable**, which
- * writes the new weights to a new tensor and the new moments over the old ones — the optimizer's
- * `m`/`v` slot variables, which nothing else references (checked: the backend's reference count is
- * 1; otherwise three shaders write three new tensors, as before). The bias corrections 1 − βᵗ are
- * inputs, computed as tfjs computes them (tfjs-backend-webgpu runs such scalar arithmetic on the CPU
- * and uploads the result), so nothing is read back to the CPU.
+ * **one compute shader per variable**, writing the new weights and both new moments to three new
+ * tensors (nothing is written in place: tfjs-backend-webgpu keeps a CPU copy of whatever was read, and
+ * tensors are immutable). The bias corrections 1 − βᵗ and the six constants travel in one small
+ * tensor `p`, made on the CPU as tfjs-backend-webgpu makes such scalar arithmetic and uploaded once
+ * per update, so nothing is read back to the CPU.
  *
  * Works through tfjs-core's kernel registry and, structurally, the backend's `runWebGPUProgram` and
- * (for the one-shader program, whose shader tfjs's program model cannot express: three outputs)
- * `recordAndSubmit`: the library does not import `@tensorflow/tfjs-backend-webgpu`.
+ * (for the one-shader program, which tfjs's program model cannot express: three outputs)
+ * `recordAndSubmit`: the library does not import `@tensorflow/tfjs-backend-webgpu`. Where those
+ * internals are missing, or tfjs only compiles programs (`WEBGPU_ENGINE_COMPILE_ONLY`), three
+ * programs of tfjs's model run instead (new m, new v, new weights), with the same arithmetic.
  *
  * @module
  */
-import type * as tf from '@tensorflow/tfjs-core';
+import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackendLike } from '../backends/kernel-backends';
 import { ElementwiseProgram } from '../backends/webgpu-program';
 
@@ -45,13 +46,13 @@ const PARTS: Readonly<Record<Part, readonly [variableNames: string[], uniforms: 
           let b = g2 * uniforms.oneMinusBeta2;
           result[index] = a + b;`,
   ],
-  // w' = (m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε) · (−lr) + w. C1 = 1 − β1ᵗ and C2 = 1 − β2ᵗ: one-element
-  // tensors, so no value is read back to the CPU.
+  // w' = (m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε) · (−lr) + w. P[0] = 1 − β1ᵗ and P[1] = 1 − β2ᵗ (see
+  // webgpuAdamParameters), so no value is read back to the CPU.
   w: [
-    ['W', 'M', 'V', 'C1', 'C2'],
+    ['W', 'M', 'V', 'P'],
     'epsilon : f32, negLearningRate : f32,',
-    `let mHat = M[index] / C1[0];
-          let vHat = V[index] / C2[0];
+    `let mHat = M[index] / P[0];
+          let vHat = V[index] / P[1];
           let root = sqrt(vHat);
           let denominator = root + uniforms.epsilon;
           let ratio = mHat / denominator;
@@ -78,7 +79,10 @@ export interface WebGPUAdamConstants {
   readonly negLearningRate: number;
 }
 
-/** Order of the constants in the one-shader program's `K` tensor (see {@link webgpuAdamConstantValues}). */
+/**
+ * The six constants in the order of the kernel's `p` input after 1 − β1ᵗ and 1 − β2ᵗ:
+ * `p = [1 − β1ᵗ, 1 − β2ᵗ, β1, 1 − β1, β2, 1 − β2, ε, −lr]`.
+ */
 export function webgpuAdamConstantValues(k: WebGPUAdamConstants): number[] {
   return [k.beta1, k.oneMinusBeta1, k.beta2, k.oneMinusBeta2, k.epsilon, k.negLearningRate];
 }
@@ -86,7 +90,7 @@ export function webgpuAdamConstantValues(k: WebGPUAdamConstants): number[] {
 const WORKGROUP = 64;
 
 /**
- * The one-shader update: `result` (binding 0) gets w', `M` and `V` are overwritten with m' and v'.
+ * The one-shader update: w' to `result` (binding 0), m' to `MOut`, v' to `VOut` — three new tensors.
  * The same operations in the same order as the three programs above. Eight storage buffers (WebGPU's
  * default per-stage limit, which tfjs does not raise); binding 8 is tfjs's uniform buffer, unused but
  * bound by `recordAndSubmit` (`_ = uniforms.nan` keeps it in the layout).
@@ -95,12 +99,12 @@ const ONE_SHADER = `
 struct Uniforms { nan : f32 };
 @group(0) @binding(0) var<storage, read_write> result : array<f32>;
 @group(0) @binding(1) var<storage, read> W : array<f32>;
-@group(0) @binding(2) var<storage, read_write> M : array<f32>;
-@group(0) @binding(3) var<storage, read_write> V : array<f32>;
+@group(0) @binding(2) var<storage, read> M : array<f32>;
+@group(0) @binding(3) var<storage, read> V : array<f32>;
 @group(0) @binding(4) var<storage, read> G : array<f32>;
-@group(0) @binding(5) var<storage, read> C1 : array<f32>;
-@group(0) @binding(6) var<storage, read> C2 : array<f32>;
-@group(0) @binding(7) var<storage, read> K : array<f32>;
+@group(0) @binding(5) var<storage, read> P : array<f32>;
+@group(0) @binding(6) var<storage, read_write> MOut : array<f32>;
+@group(0) @binding(7) var<storage, read_write> VOut : array<f32>;
 @group(0) @binding(8) var<uniform> uniforms : Uniforms;
 
 @compute @workgroup_size(${WORKGROUP})
@@ -111,22 +115,22 @@ fn main(@builtin(global_invocation_id) id : vec3<u32>, @builtin(num_workgroups) 
     return;
   }
   let g = G[index];
-  let ma = M[index] * K[0];
-  let mb = g * K[1];
+  let ma = M[index] * P[2];
+  let mb = g * P[3];
   let m = ma + mb;
-  let va = V[index] * K[2];
+  let va = V[index] * P[4];
   let g2 = g * g;
-  let vb = g2 * K[3];
+  let vb = g2 * P[5];
   let v = va + vb;
-  let mHat = m / C1[0];
-  let vHat = v / C2[0];
+  let mHat = m / P[0];
+  let vHat = v / P[1];
   let root = sqrt(vHat);
-  let denominator = root + K[4];
+  let denominator = root + P[6];
   let ratio = mHat / denominator;
-  let step = ratio * K[5];
+  let step = ratio * P[7];
   result[index] = step + W[index];
-  M[index] = m;
-  V[index] = v;
+  MOut[index] = m;
+  VOut[index] = v;
 }`;
 
 /** The parts of tfjs-backend-webgpu's `WebGPUBackend` the one-shader update needs (4.x). */
@@ -136,17 +140,15 @@ interface WebGPUInternals extends WebGPUBackendLike {
     createComputePipeline(d: object): unknown;
     limits: { maxComputeWorkgroupsPerDimension: number };
   };
-  tensorMap: { get(dataId: tf.DataId): { refCount: number; dtype: string } | undefined };
   makeTensorInfo(shape: number[], dtype: tf.DataType): tf.TensorInfo;
   uploadToGPU(dataId: tf.DataId): void;
-  incRef(dataId: tf.DataId): void;
   recordAndSubmit(program: object, output: tf.TensorInfo, inputs: tf.TensorInfo[], uniforms?: unknown): void;
 }
 
 /** The program record `recordAndSubmit` reads (a tfjs `WebGPUProgram`'s fields; named for tfjs's profiles). */
 class TfjsGanFusedAdamOneShader {
   readonly shaderKey = 'tfjsGanFusedAdam_oneShader';
-  readonly variableNames = ['W', 'M', 'V', 'G', 'C1', 'C2', 'K'];
+  readonly variableNames = ['W', 'M', 'V', 'G', 'P', 'MOut', 'VOut'];
   readonly outputShape: number[];
   readonly dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number] = [WORKGROUP, 1, 1];
@@ -178,60 +180,41 @@ function oneShaderPipeline(b: WebGPUInternals): unknown {
   return pipeline;
 }
 
-/** Whether the one-shader update may run: the backend's internals are there, and m and v are referenced by their variables only. */
-function canUpdateInPlace(
-  b: Partial<WebGPUInternals>,
-  t: Readonly<Record<'w' | 'm' | 'v' | 'g' | 'c1' | 'c2' | 'k', tf.TensorInfo>>,
-): boolean {
-  if (
-    typeof b.recordAndSubmit !== 'function' ||
-    typeof b.incRef !== 'function' ||
-    b.tensorMap === undefined ||
-    b.device === undefined
-  )
+/** Whether the one-shader update can run: the backend's internals are there and tfjs dispatches programs. */
+function oneShaderAvailable(b: Partial<WebGPUInternals>): boolean {
+  if (typeof b.recordAndSubmit !== 'function' || typeof b.makeTensorInfo !== 'function' || typeof b.uploadToGPU !== 'function')
     return false;
-  // A buffer written in a dispatch may not be bound a second time in it.
-  const others = [t.w, t.g, t.c1, t.c2, t.k].map((x) => x.dataId);
-  if (t.m.dataId === t.v.dataId || others.includes(t.m.dataId) || others.includes(t.v.dataId)) return false;
-  return [t.m, t.v].every((x) => {
-    const data = b.tensorMap?.get(x.dataId);
-    return data !== undefined && data.refCount === 1 && data.dtype === 'float32';
-  });
+  if (b.device === undefined || typeof b.device.createComputePipeline !== 'function') return false;
+  // tfjs's parallel compilation mode compiles programs without running them: so must we.
+  return !(tf.env().getFlags().WEBGPU_ENGINE_COMPILE_ONLY === true);
 }
 
 /**
- * Updates one variable: returns `[w', m', v']` as tensor infos (the engine takes ownership). `c1`, `c2`
- * are the one-element tensors 1 − β1ᵗ and 1 − β2ᵗ; `k` the six constants of
- * {@link webgpuAdamConstantValues} as a float32 tensor. With the one shader, m' and v' are `m` and `v`
- * themselves, updated in place (one more reference each, as tfjs's sharing kernels return).
+ * Updates one variable: returns `[w', m', v']` as new tensor infos (the engine takes ownership). `p`
+ * holds `[1 − β1ᵗ, 1 − β2ᵗ, …webgpuAdamConstantValues(k)]`; `k` the same constants as numbers, for the
+ * three-program path.
  */
 export function webgpuFusedAdam(
   backend: unknown,
-  t: Readonly<Record<'w' | 'm' | 'v' | 'g' | 'c1' | 'c2' | 'k', tf.TensorInfo>>,
+  t: Readonly<Record<'w' | 'm' | 'v' | 'g' | 'p', tf.TensorInfo>>,
   k: WebGPUAdamConstants,
 ): tf.TensorInfo[] {
-  const { w, m, v, g, c1, c2 } = t;
-  const n = w.shape.reduce((a, d) => a * d, 1);
-  if (n > 0 && canUpdateInPlace(backend as Partial<WebGPUInternals>, t)) {
+  const { w, m, v, g, p } = t;
+  const n = tf.util.sizeFromShape(w.shape);
+  if (n > 0 && oneShaderAvailable(backend as Partial<WebGPUInternals>)) {
     const b = backend as WebGPUInternals;
+    const outs = [w, m, v].map((x) => b.makeTensorInfo([...x.shape], 'float32'));
+    const [newW, newM, newV] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
+    const inputs = [w, m, v, g, p, newM, newV];
+    for (const x of [newW, ...inputs]) b.uploadToGPU(x.dataId); // new outputs: their buffers allocated
     const flat = (x: tf.TensorInfo): tf.TensorInfo => ({
       dataId: x.dataId,
-      shape: [x.shape.reduce((a, d) => a * d, 1)],
+      shape: [tf.util.sizeFromShape(x.shape)],
       dtype: x.dtype,
     });
-    const newW = b.makeTensorInfo([...w.shape], 'float32');
-    b.uploadToGPU(newW.dataId); // allocates its buffer
-    const inputs = [w, m, v, g, c1, c2, t.k];
-    for (const x of inputs) b.uploadToGPU(x.dataId);
     const program = new TfjsGanFusedAdamOneShader(oneShaderPipeline(b), n, b.device.limits.maxComputeWorkgroupsPerDimension);
     b.recordAndSubmit(program, flat(newW), inputs.map(flat));
-    b.incRef(m.dataId);
-    b.incRef(v.dataId);
-    return [
-      newW,
-      { dataId: m.dataId, shape: [...m.shape], dtype: 'float32' },
-      { dataId: v.dataId, shape: [...v.shape], dtype: 'float32' },
-    ];
+    return outs;
   }
   const bk = backend as WebGPUBackendLike;
   const f = (...data: number[]) => data.map((x) => ({ type: 'float32' as const, data: [x] }));
@@ -239,7 +222,7 @@ export function webgpuFusedAdam(
   const newV = bk.runWebGPUProgram(new FusedAdamProgram('v', w.shape), [v, g], 'float32', f(k.beta2, k.oneMinusBeta2));
   const newW = bk.runWebGPUProgram(
     new FusedAdamProgram('w', w.shape),
-    [w, newM, newV, c1, c2],
+    [w, newM, newV, p],
     'float32',
     f(k.epsilon, k.negLearningRate),
   );

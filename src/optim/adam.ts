@@ -134,31 +134,24 @@ const cpuFusedAdam: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 };
 
 /**
- * WebGPU (src/optim/adam-webgpu.ts): one compute shader per variable, or three where m or v is
- * referenced elsewhere. One input more than on the other backends: `k`, the constants as a tensor
- * (the one shader has no room for them as uniforms of tfjs's).
+ * WebGPU (src/optim/adam-webgpu.ts): one compute shader per variable. Its inputs differ from the
+ * other backends': `p = [1 − β1ᵗ, 1 − β2ᵗ, β1, 1 − β1, β2, 1 − β2, ε, −lr]` in one tensor instead of
+ * `c1`, `c2` and the attributes (the shader's eight storage buffers leave room for one more input).
  */
 const webgpuFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
-  const { w, m, v, g, c1, c2, k } = inputs;
-  if ([w, m, v, g, c1, c2, k].some((t) => t === undefined)) {
-    throw new Error(`${FUSED_ADAM_KERNEL} (webgpu): inputs w, m, v, g, c1, c2 and k are required.`);
+  const { w, m, v, g, p } = inputs;
+  if (w === undefined || m === undefined || v === undefined || g === undefined || p === undefined) {
+    throw new Error(`${FUSED_ADAM_KERNEL} (webgpu): inputs w, m, v, g and p are required.`);
   }
-  const t = { w, m, v, g, c1, c2, k } as Record<'w' | 'm' | 'v' | 'g' | 'c1' | 'c2' | 'k', tf.TensorInfo>;
-  for (const x of Object.values(t)) {
+  for (const x of [w, m, v, g, p]) {
     if (x.dtype !== 'float32') throw new Error(`${FUSED_ADAM_KERNEL}: float32 tensors only, got ${x.dtype}.`);
   }
-  const n = tf.util.sizeFromShape(t.w.shape);
-  if ([t.m, t.v, t.g].some((x) => tf.util.sizeFromShape(x.shape) !== n)) {
+  const n = tf.util.sizeFromShape(w.shape);
+  if ([m, v, g].some((x) => tf.util.sizeFromShape(x.shape) !== n)) {
     throw new Error(`${FUSED_ADAM_KERNEL}: w, m, v and g must have the same size.`);
   }
-  if (
-    tf.util.sizeFromShape(t.c1.shape) !== 1 ||
-    tf.util.sizeFromShape(t.c2.shape) !== 1 ||
-    tf.util.sizeFromShape(t.k.shape) !== 6
-  ) {
-    throw new Error(`${FUSED_ADAM_KERNEL} (webgpu): c1 and c2 must hold one value each, k six.`);
-  }
-  return webgpuFusedAdam(backend, t, attrs as unknown as FusedAdamAttrs);
+  if (tf.util.sizeFromShape(p.shape) !== 8) throw new Error(`${FUSED_ADAM_KERNEL} (webgpu): p must hold eight values.`);
+  return webgpuFusedAdam(backend, { w, m, v, g, p }, attrs as unknown as FusedAdamAttrs);
 };
 
 /**
@@ -241,7 +234,10 @@ interface CachedScalars {
   readonly epsilon: tf.Scalar;
   readonly negLearningRate: tf.Scalar;
   readonly one: tf.Scalar;
-  /** WebGPU's fused kernel: the six constants in one tensor ({@link webgpuAdamConstantValues}); undefined elsewhere. */
+  /**
+   * WebGPU's fused kernel: the six constants in one tensor ({@link webgpuAdamConstantValues}), never
+   * used by a GPU program itself (only concatenated, on the CPU, into each update's `p`); undefined elsewhere.
+   */
   readonly constants: tf.Tensor1D | undefined;
   /** β1/β2/ε they were made from. */
   readonly hyper: string;
@@ -334,8 +330,7 @@ export function canFuseAdam(optimizer: tf.Optimizer): boolean {
  * Applies `grads` to their variables with `optimizer` (a `tf.train.adam` optimizer) — the same
  * update, in the same float32 arithmetic, as `optimizer.applyGradients(grads)`, but on `cpu` one
  * fused kernel per variable instead of 14 (about 14× faster), on WebGPU one compute shader per
- * variable instead of 14 kernels (writing the new moments over the old ones; three shaders where a
- * moment is also referenced elsewhere), and on other backends without re-uploading the constants every
+ * variable instead of 14 kernels, and on other backends without re-uploading the constants every
  * step (about 15 % faster on wasm). The optimizer's state is
  * updated in place, as `applyGradients` does.
  * The gradients stay the caller's.
@@ -361,6 +356,16 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
       tf.sub(scalars?.one ?? 1, opt.accBeta2),
     ] as [tf.Scalar, tf.Scalar];
     const attrs: FusedAdamAttrs | undefined = fused ? constantsOf(opt) : undefined;
+    // WebGPU's kernel takes the corrections and constants in one tensor; on the CPU where tfjs-backend-webgpu
+    // keeps such small tensors (the corrections are computed there too), so its one upload is the only cost.
+    const p =
+      attrs !== undefined && backendName === 'webgpu'
+        ? tf.concat([
+            tf.reshape(oneMinusAccBeta1, [1]),
+            tf.reshape(oneMinusAccBeta2, [1]),
+            (scalars as CachedScalars).constants as tf.Tensor1D,
+          ])
+        : undefined;
     Object.keys(grads).forEach((name, i) => {
       const value = tf.engine().registeredVariables[name] as tf.Variable;
       opt.accumulatedFirstMoment[i] ??= {
@@ -376,8 +381,10 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
       const m = (opt.accumulatedFirstMoment[i] as { variable: tf.Variable }).variable;
       const v = (opt.accumulatedSecondMoment[i] as { variable: tf.Variable }).variable;
       if (attrs !== undefined) {
-        const inputs: tf.NamedTensorMap = { w: value, m, v, g: gradient, c1: oneMinusAccBeta1, c2: oneMinusAccBeta2 };
-        if (backendName === 'webgpu') inputs.k = (scalars as CachedScalars).constants as tf.Tensor;
+        const inputs: tf.NamedTensorMap =
+          p !== undefined
+            ? { w: value, m, v, g: gradient, p }
+            : { w: value, m, v, g: gradient, c1: oneMinusAccBeta1, c2: oneMinusAccBeta2 };
         const [newValue, newM, newV] = tf
           .engine()
           .runKernel(FUSED_ADAM_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
