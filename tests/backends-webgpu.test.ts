@@ -113,8 +113,8 @@ function webgpuTuneUpSuite(): void {
         };
         await uploads(); // fill tfjs's buffer pool
         const stock = await uploads();
-        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true, bindGroups: true });
-        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true, bindGroups: true }); // idempotent
+        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true, bindGroups: true, sums: true });
+        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true, bindGroups: true, sums: true }); // idempotent
         await uploads();
         const tuned = await uploads();
         expect(tuned.out).toEqual(stock.out);
@@ -191,7 +191,12 @@ function webgpuTuneUpSuite(): void {
       try {
         const stock = await iterate(6);
         expect(stock.lastBindGroups).toBeGreaterThanOrEqual(4); // one per dispatch
-        expect(installWebGPUTuneUp({ uploads: false })).toEqual({ webgpuAvailable: true, uploads: false, bindGroups: true });
+        expect(installWebGPUTuneUp({ uploads: false })).toEqual({
+          webgpuAvailable: true,
+          uploads: false,
+          bindGroups: true,
+          sums: true,
+        });
         const tuned = await iterate(12);
         expect(tuned.out.slice(0, 6)).toEqual(stock.out); // bit for bit
         expect(tuned.lastBindGroups).toBe(0);
@@ -417,6 +422,84 @@ function webgpuTuneUpSuite(): void {
       }
     });
 
+    it("sums and means over leading axes skip tfjs's transpose: the same bits as tfjs's kernels, one dispatch, and uninstall", async () => {
+      await tf.setBackend('webgpu');
+      const backend = tf.backend() as unknown as { recordAndSubmit: (program: object, ...rest: unknown[]) => void };
+      const recordAndSubmit = backend.recordAndSubmit;
+      // Shapes and axes: bias gradients ([batch, units], axis 0), a conv's ([n, h, w, c], axes 0-2), keepDims,
+      // 4 096+ rows (tfjs's 256-wide workgroup) and the cases that stay tfjs's (innermost, all axes, int32).
+      const cases: [number[], number | number[], boolean, tf.DataType][] = [
+        [[100, 256], 0, false, 'float32'],
+        [[100, 1], 0, false, 'float32'],
+        [[7, 3, 5], [0, 1], false, 'float32'],
+        [[7, 3, 5], [0, 1], true, 'float32'],
+        [[64, 5, 5, 8], [0, 1, 2], false, 'float32'],
+        [[5000, 3], -2, false, 'float32'],
+        [[129, 2], 0, true, 'float32'],
+        [[100, 256], 1, false, 'float32'],
+        [[7, 3, 5], [0, 1, 2], false, 'float32'],
+        [[7, 3, 5], [0, 2], false, 'float32'],
+        [[7, 3, 5], [1, 0], false, 'float32'], // leading, but tfjs adds them in the other order: its kernel
+        [[100, 6], 0, false, 'int32'],
+      ];
+      const sums = async () => {
+        const out: { values: number[]; shape: number[]; programs: string[] }[] = [];
+        for (const [c, [shape, axis, keepDims, dtype]] of [...cases, ...cases].entries()) {
+          const reduce = c < cases.length ? tf.sum : tf.mean;
+          const x = tf.tidy(() => {
+            const r = tf.randomNormal(shape, 0, 10, 'float32', shape.length * 7 + (shape[0] as number));
+            // A NaN and an infinity in the first column's sums, as a gradient might hold.
+            const flat = r.dataSync().slice();
+            flat[0] = Number.NaN;
+            if (flat.length > 3) flat[3] = Number.POSITIVE_INFINITY;
+            return tf.cast(tf.tensor(flat, shape), dtype);
+          });
+          await x.data(); // on the GPU before the sum
+          const programs: string[] = [];
+          backend.recordAndSubmit = function (this: unknown, program: object, ...rest: unknown[]) {
+            programs.push((program as { shaderKey: string }).shaderKey.split('_')[0] as string);
+            return recordAndSubmit.call(this, program, ...rest);
+          };
+          let y: tf.Tensor;
+          try {
+            y = reduce(x, axis, keepDims);
+          } finally {
+            backend.recordAndSubmit = recordAndSubmit;
+          }
+          out.push({ values: Array.from(await y.data()), shape: y.shape, programs });
+          tf.dispose([x, y]);
+        }
+        return out;
+      };
+      try {
+        uninstallWebGPUTuneUp();
+        const tfjs = await sums();
+        expect(installWebGPUTuneUp({ uploads: false, bindGroups: false })).toMatchObject({ sums: true });
+        const before = tf.memory().numTensors;
+        const ours = await sums();
+        expect(tf.memory().numTensors).toBe(before);
+        [...cases, ...cases].forEach(([shape, axis], c) => {
+          const [a, b] = [tfjs[c], ours[c]] as [(typeof tfjs)[0], (typeof ours)[0]];
+          const [i, op] = c < cases.length ? [c, 'Sum'] : [c - cases.length, 'Mean'];
+          expect(b.shape, `${op} ${shape} ${axis}`).toEqual(a.shape);
+          expect(b.values, `${op} ${shape} ${axis}`).toEqual(a.values); // bit for bit (NaN where tfjs has NaN)
+          // The leading-axes cases: one column-sum dispatch (tfjs: a reduction, after a transpose unless it
+          // transposed on the CPU); the others: tfjs's kernel, untouched.
+          expect(b.programs, `${op} ${shape} ${axis}`).toEqual(i < 7 ? [`tfjsGanColumn${op}`] : a.programs);
+        });
+        expect(tfjs[0]?.programs).toEqual(['transposeShared', 'reduce']); // a bias gradient's sum: one dispatch saved
+        expect(tfjs[cases.length]?.programs).toEqual(['transposeShared', 'reduce']); // and a mean's
+        expect(ours[0]?.values.some(Number.isNaN)).toBe(true);
+        expect(uninstallWebGPUTuneUp()).toBe(true);
+        const again = await sums();
+        expect(again.map((r) => r.programs)).toEqual(tfjs.map((r) => r.programs)); // tfjs's Sum is back
+      } finally {
+        backend.recordAndSubmit = recordAndSubmit;
+        installWebGPUTuneUp();
+        await tf.setBackend('cpu');
+      }
+    });
+
     it("the fused Adam's three-program path (no recordAndSubmit, or compile-only tfjs) gives the one shader's results", async () => {
       await tf.setBackend('webgpu');
       try {
@@ -525,10 +608,23 @@ function webgpuTuneUpSuite(): void {
         for (let i = 0; i < 18; i++) await t.step(data);
         const before = webgpuBindGroupCacheStats();
         const tensors = tf.memory().numTensors;
-        for (let i = 0; i < 2; i++) await t.step(data);
+        // Every dispatch of the next two steps (counted at the backend) reuses its bind group.
+        const backend = tf.backend() as unknown as { recordAndSubmit: (...args: unknown[]) => void };
+        const recordAndSubmit = backend.recordAndSubmit;
+        let dispatches = 0;
+        backend.recordAndSubmit = function (this: unknown, ...args: unknown[]) {
+          dispatches++;
+          return recordAndSubmit.apply(this, args);
+        };
+        try {
+          for (let i = 0; i < 2; i++) await t.step(data);
+        } finally {
+          backend.recordAndSubmit = recordAndSubmit;
+        }
         const after = webgpuBindGroupCacheStats();
         expect(tf.memory().numTensors).toBe(tensors);
-        expect((after?.hits ?? 0) - (before?.hits ?? 0)).toBeGreaterThan(2 * 100);
+        expect(dispatches).toBeGreaterThan(2 * 50);
+        expect((after?.hits ?? 0) - (before?.hits ?? 0)).toBe(dispatches);
         expect((after?.misses ?? 0) - (before?.misses ?? 0)).toBe(0);
       } finally {
         t.dispose();

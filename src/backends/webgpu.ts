@@ -24,6 +24,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { GANConfigError } from '../errors';
+import { columnSumsInstalled, installColumnSums, uninstallColumnSums } from './webgpu-sum';
 
 /** Options of {@link installWebGPUTuneUp}. */
 export interface WebGPUTuneUpOptions {
@@ -40,6 +41,12 @@ export interface WebGPUTuneUpOptions {
    * dispatches) 711. Default 4096. A positive integer (checked even when `bindGroups` is `false`).
    */
   readonly bindGroupCacheSize?: number;
+  /**
+   * Sum over leading axes (a dense layer's bias gradient: `sum(dy, 0)`) without the transpose
+   * tfjs-backend-webgpu makes first: the same program reading down the columns, the same bits
+   * (src/backends/webgpu-sum.ts). Replaces `Sum` in tfjs's kernel registry for webgpu. Default `true`.
+   */
+  readonly sums?: boolean;
 }
 
 /** What {@link installWebGPUTuneUp} did. */
@@ -50,6 +57,8 @@ export interface WebGPUTuneUpReport {
   readonly uploads: boolean;
   /** Whether dispatches reuse cached bind groups after this call (installed by it or earlier). */
   readonly bindGroups: boolean;
+  /** Whether sums over leading axes skip tfjs's transpose after this call (installed by it or earlier). */
+  readonly sums: boolean;
   /** Why a part could not be installed (a tfjs-backend-webgpu whose internals differ from 4.22's), if one could not. */
   readonly reason?: string;
 }
@@ -385,7 +394,7 @@ export function installWebGPUTuneUp(options: WebGPUTuneUpOptions = {}): WebGPUTu
     throw new GANConfigError('bindGroupCacheSize', `must be a positive integer, got ${String(capacity)}`);
   }
   const b = webgpuBackend();
-  if (b === undefined) return { webgpuAvailable: false, uploads: false, bindGroups: false };
+  if (b === undefined) return { webgpuAvailable: false, uploads: false, bindGroups: false, sums: false };
   const reasons: string[] = [];
   if ((options.uploads ?? true) && !isPatched(b)) {
     const missing = internalsMissing(b);
@@ -402,18 +411,25 @@ export function installWebGPUTuneUp(options: WebGPUTuneUpOptions = {}): WebGPUTu
     if (missing === undefined) installBindGroups(b, capacity);
     else reasons.push(missing);
   }
-  const report = { webgpuAvailable: true, uploads: isPatched(b), bindGroups: bindGroupsInstalled(b) };
+  if ((options.sums ?? true) && !installColumnSums()) reasons.push('no Sum kernel registered for webgpu');
+  const report = {
+    webgpuAvailable: true,
+    uploads: isPatched(b),
+    bindGroups: bindGroupsInstalled(b),
+    sums: columnSumsInstalled(),
+  };
   return reasons.length === 0 ? report : { ...report, reason: reasons.join('; ') };
 }
 
-/** Removes the tune-up of {@link installWebGPUTuneUp}, both parts; returns whether any was installed. */
+/** Removes the tune-up of {@link installWebGPUTuneUp}, all parts; returns whether any was installed. */
 export function uninstallWebGPUTuneUp(): boolean {
+  const sums = uninstallColumnSums(); // the kernel registry's, with or without a backend instance
   const b = webgpuBackend();
-  if (b === undefined) return false;
+  if (b === undefined) return sums;
   const uploads = isPatched(b);
   if (uploads) unpatchMethod(b, 'uploadToGPU', ORIGINAL);
   const bindGroups = uninstallBindGroups(b);
-  return uploads || bindGroups;
+  return uploads || bindGroups || sums;
 }
 
 /**

@@ -88,6 +88,8 @@ export interface BackendTuneUpOptions extends WasmTuneUpOptions {
   readonly webgpuUploads?: boolean;
   /** On `webgpu`, reuse the bind groups of tfjs's dispatches ({@link installWebGPUTuneUp}). Default `true`. */
   readonly webgpuBindGroups?: boolean;
+  /** On `webgpu`, sum over leading axes (bias gradients) without tfjs's transpose ({@link installWebGPUTuneUp}). Default `true`. */
+  readonly webgpuSums?: boolean;
   /**
    * Differentiate LeakyReLU with one fused kernel on cpu, wasm and webgpu instead of tfjs's six
    * ({@link installFusedLeakyReluGradient}; global, like the rest). Default `true`.
@@ -143,11 +145,11 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
   /**
    * Install the library's training kernels for backends that lack or mis-implement them
    * or are slow at them — tfjs-backend-wasm (see {@link installWasmTrainingKernels}) and, while the
-   * active backend is `webgpu`, uploads through `queue.writeBuffer` and cached bind groups (see {@link installWebGPUTuneUp}),
+   * active backend is `webgpu`, uploads through `queue.writeBuffer`, cached bind groups and sums without transposes (see {@link installWebGPUTuneUp}),
    * a fused LeakyReLU gradient on cpu, wasm and webgpu ({@link installFusedLeakyReluGradient}), and
    * lazy gradients for tfjs's fused matMul and conv2d on every backend ({@link installLazyFusedGradients}).
    * Harmless where the backend is not loaded. `false` installs nothing, and an object leaves parts out
-   * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`, `{ leakyReluGradient: false }`,
+   * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`, `{ webgpuSums: false }`, `{ leakyReluGradient: false }`,
    * `{ lazyFusedGradients: false }`); neither removes what another trainer or a call
    * of the install functions put in place (they are global: use the `uninstall…` functions). Default `true`.
    */
@@ -227,7 +229,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   private readonly guardNonFinite: boolean;
   private readonly fusedAdam: boolean;
   private readonly fusedLeakyReluGradient: boolean;
-  private readonly webgpuTuneUp: { readonly uploads: boolean; readonly bindGroups: boolean } | undefined;
+  private readonly webgpuTuneUp: { readonly uploads: boolean; readonly bindGroups: boolean; readonly sums: boolean } | undefined;
   /** The schedule, loss, discriminator (when Checkpointable) and `config.checkpointed`, keys unique. */
   private readonly components: readonly Checkpointable[];
   private globalStep = 0;
@@ -286,7 +288,11 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     this.fusedLeakyReluGradient = parts !== undefined && (parts.leakyReluGradient ?? true);
     if (this.fusedLeakyReluGradient) installFusedLeakyReluGradient();
     if (parts !== undefined && (parts.lazyFusedGradients ?? true)) installLazyFusedGradients();
-    this.webgpuTuneUp = parts && { uploads: parts.webgpuUploads ?? true, bindGroups: parts.webgpuBindGroups ?? true };
+    this.webgpuTuneUp = parts && {
+      uploads: parts.webgpuUploads ?? true,
+      bindGroups: parts.webgpuBindGroups ?? true,
+      sums: parts.webgpuSums ?? true,
+    };
     this.generator = generator;
     this.discriminator = discriminator;
     this.numClasses = generator.numClasses;
