@@ -500,6 +500,37 @@ function webgpuTuneUpSuite(): void {
       }
     });
 
+    it("the sums part leaves someone else's webgpu Sum alone", async () => {
+      await tf.setBackend('webgpu');
+      installWebGPUTuneUp(); // the sums part has seen tfjs's kernels
+      uninstallWebGPUTuneUp();
+      const tfjsSum = tf.getKernel('Sum', 'webgpu') as tf.KernelConfig;
+      let calls = 0;
+      const theirs: tf.KernelConfig = {
+        ...tfjsSum,
+        kernelFunc: (args) => {
+          calls++;
+          return tfjsSum.kernelFunc(args);
+        },
+      };
+      tf.unregisterKernel('Sum', 'webgpu');
+      tf.registerKernel(theirs);
+      try {
+        const report = installWebGPUTuneUp({ uploads: false, bindGroups: false });
+        expect(report.sums).toBe(false);
+        expect(report.reason).toMatch(/someone else/);
+        expect(tf.getKernel('Sum', 'webgpu')).toBe(theirs);
+        tf.tidy(() => tf.sum(tf.ones([4, 3]), 0)); // a leading-axis sum: theirs runs
+        expect(calls).toBe(1);
+      } finally {
+        uninstallWebGPUTuneUp();
+        tf.unregisterKernel('Sum', 'webgpu');
+        tf.registerKernel(tfjsSum);
+        installWebGPUTuneUp();
+        await tf.setBackend('cpu');
+      }
+    });
+
     it("the fused Adam's three-program path (no recordAndSubmit, or compile-only tfjs) gives the one shader's results", async () => {
       await tf.setBackend('webgpu');
       try {

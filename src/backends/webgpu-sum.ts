@@ -135,6 +135,8 @@ const KERNELS: Readonly<Record<'Sum' | 'Mean', ReduceType>> = { Sum: 'sum', Mean
 
 /** The registry's kernels for webgpu before the replacement, and the replacements (while installed). */
 const replaced = new Map<string, { original: tf.KernelConfig; config: tf.KernelConfig }>();
+/** The kernels first found under these names (tfjs-backend-webgpu's): a different one later is someone else's. */
+const firstSeen = new Map<string, tf.KernelConfig>();
 
 /** Whether the column-reducing `Sum` and `Mean` are registered for webgpu. */
 export function columnSumsInstalled(): boolean {
@@ -144,12 +146,18 @@ export function columnSumsInstalled(): boolean {
   });
 }
 
-/** Replaces webgpu's `Sum` and `Mean` in tfjs's kernel registry (idempotent); false when webgpu has none registered. */
+/**
+ * Replaces webgpu's `Sum` and `Mean` in tfjs's kernel registry (idempotent). A kernel registered under
+ * those names by someone else since the first install is left alone. Returns whether both are replaced.
+ */
 export function installColumnSums(): boolean {
   for (const [name, reduceType] of Object.entries(KERNELS)) {
     const current = tf.getKernel(name, 'webgpu');
     if (current === undefined) continue;
     if (replaced.get(name)?.config === current) continue;
+    const first = firstSeen.get(name);
+    if (first === undefined) firstSeen.set(name, current);
+    else if (current !== first) continue; // someone else's kernel: theirs stays
     const config: tf.KernelConfig = { ...current, kernelFunc: columnReduceKernel(current.kernelFunc, reduceType) };
     tf.unregisterKernel(name, 'webgpu');
     tf.registerKernel(config);

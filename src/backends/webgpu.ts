@@ -411,7 +411,9 @@ export function installWebGPUTuneUp(options: WebGPUTuneUpOptions = {}): WebGPUTu
     if (missing === undefined) installBindGroups(b, capacity);
     else reasons.push(missing);
   }
-  if ((options.sums ?? true) && !installColumnSums()) reasons.push('no Sum kernel registered for webgpu');
+  if ((options.sums ?? true) && !installColumnSums()) {
+    reasons.push("webgpu's Sum or Mean is missing or someone else's (left alone)");
+  }
   const report = {
     webgpuAvailable: true,
     uploads: isPatched(b),
