@@ -182,7 +182,7 @@ export function installLazyFusedGradients(): boolean {
     pending: undefined,
     ownBefore,
     runKernel(this: EngineLike, kernelName, inputs, attrs) {
-      if (patch.active && this.state.gradientDepth > 0 && OPS[kernelName] !== undefined) {
+      if (patch.active && this.state.gradientDepth > 0 && Object.hasOwn(OPS, kernelName)) {
         patch.pending = { kernel: kernelName, inputs, attrs: attrs ?? {} };
       }
       return runKernel.call(this, kernelName, inputs, attrs);
