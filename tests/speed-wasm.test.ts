@@ -15,11 +15,11 @@ import {
 } from '../src/index';
 import { allVariables, snapshot } from './helpers';
 
-// Parity of the wasm tune-up's speed-only kernels (Tile, GatherV2 and Identity, options `tile`, `gather`
-// and `identity` of installWasmTrainingKernels) with the kernels tfjs registers.
+// Parity of the wasm tune-up's speed-only kernels (Tile, GatherV2, Identity, Sum and Mean: options `tile`,
+// `gather`, `identity` and `simdReduce` of installWasmTrainingKernels) with the kernels tfjs registers.
 
 /** The rest of the tune-up, without one speed-only kernel (the DCGAN needs its conv gradients). */
-function withoutFast(option: 'tile' | 'gather' | 'identity' = 'tile'): void {
+function withoutFast(option: 'tile' | 'gather' | 'identity' | 'simdReduce' = 'tile'): void {
   uninstallWasmTrainingKernels();
   installWasmTrainingKernels({ [option]: false });
 }
@@ -40,7 +40,7 @@ afterAll(async () => {
 /** Runs `f` with the original kernels and with the speed kernels; returns both results' shapes and values. */
 function bothWays(
   f: () => tf.Tensor,
-  option: 'tile' | 'gather' = 'tile',
+  option: 'tile' | 'gather' | 'simdReduce' = 'tile',
 ): [{ shape: number[]; values: number[] }, { shape: number[]; values: number[] }] {
   const read = () => {
     const t = f();
@@ -203,6 +203,53 @@ describe('Identity', () => {
     expect(copied.losses).toHaveLength(6);
     expect(shared.losses).toEqual(copied.losses);
     expect(shared.weights).toEqual(copied.weights);
+  });
+});
+
+describe('Sum and Mean over leading axes', () => {
+  it('match the wasm kernels bit for bit: ranks 2–5, 1–3 leading axes, keepDims, columns not a multiple of 4, NaN/±∞/−0', () => {
+    const next = lcg(11);
+    const cases: [number[], number[], boolean][] = [
+      [[100, 256], [0], false],
+      [[64, 7, 7, 13], [0, 1, 2], false],
+      [[64, 7, 7, 13], [0, 1, 2], true],
+      [[5, 3, 2], [0], true],
+      [[5, 3, 2], [-3, -2], false],
+      [[1, 9], [0], false],
+      [[9, 1], [0], false],
+      [[3, 2, 2, 2, 7], [0, 1], false],
+      [[300, 5], [0], false],
+    ];
+    for (const [shape, axes, keepDims] of cases) {
+      const n = shape.reduce((a, b) => a * b, 1);
+      const values = Array.from({ length: n }, () => (next() - 0.5) * 1e3);
+      values[0] = Number.NaN;
+      values[1] = Number.POSITIVE_INFINITY;
+      const cols = shape.at(-1) as number;
+      if (cols < n) values[cols] = Number.NEGATIVE_INFINITY; // column 0, row 1
+      if (n > 5) values[5] = -0;
+      for (const reduce of [tf.sum, tf.mean]) {
+        const [original, fast] = bothWays(() => tf.tidy(() => reduce(tf.tensor(values, shape), axes, keepDims)), 'simdReduce');
+        expect(fast.shape, `${reduce.name} ${shape} ${axes}`).toEqual(original.shape);
+        expect(fast.values.map((v) => (Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v))).toEqual(
+          original.values.map((v) => (Number.isNaN(v) ? 'NaN' : Object.is(v, -0) ? '-0' : v)),
+        );
+      }
+    }
+  });
+
+  it('leaves other reductions to the wasm kernels (innermost, all, out-of-order axes, int32), leak-free', () => {
+    installWasmTrainingKernels();
+    const before = tf.memory().numTensors;
+    const x = tf.tensor([1, 2, 3, 4, 5, 6], [2, 3]);
+    const values = (f: () => tf.Tensor) => tf.tidy(() => Array.from(f().dataSync()));
+    expect(values(() => tf.sum(x, 1))).toEqual([6, 15]);
+    expect(values(() => tf.sum(x))).toEqual([21]);
+    expect(values(() => tf.sum(tf.reshape(x, [1, 2, 3]), [1, 0]))).toEqual([5, 7, 9]);
+    expect(values(() => tf.sum(tf.cast(x, 'int32'), 0))).toEqual([5, 7, 9]);
+    expect(values(() => tf.mean(x, 0))).toEqual([2.5, 3.5, 4.5]);
+    tf.dispose(x);
+    expect(tf.memory().numTensors).toBe(before);
   });
 });
 

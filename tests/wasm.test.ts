@@ -955,6 +955,7 @@ describe('install / uninstall', () => {
       gather: false,
       simdElementwise: false,
       identity: false,
+      simdReduce: false,
     });
     expect(partial.added).toEqual([...WASM_MISSING_TRAINING_KERNELS]);
     expect(partial.replaced).toEqual([]);

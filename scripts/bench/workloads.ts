@@ -35,7 +35,7 @@ export const UNTUNED: Partial<GANTrainerConfig> = { fusedAdam: false, backendTun
 /**
  * Which backend tune-up a runner trains with: all of the library's ('tuned': wasm kernels, WebGPU
  * uploads and bind group cache, fused LeakyReLU gradient, lazy fused-op gradients), the wasm training kernels without the fast
- * Tile, Gather, the sharing Identity and tfjs-gan's SIMD kernels (matrix product, LeakyReLU, tanh), no
+ * Tile, Gather, the sharing Identity and tfjs-gan's SIMD kernels (matrix product, LeakyReLU, tanh, column sums), no
  * WebGPU tune-up, tfjs's LeakyReLU gradient and tfjs's eager fused-op gradients
  * ('training-only'), or tfjs as it ships ('stock'). Kernel registry and backend are global, so
  * runners switch them around each of their runs and put the full tune-up back afterwards.
@@ -66,7 +66,14 @@ export async function withKernels(mode: KernelMode, f: () => Promise<void>): Pro
   uninstallFusedLeakyReluGradient(); // global: a tuned trainer made earlier installed it
   uninstallLazyFusedGradients(); // likewise
   if (mode === 'training-only') {
-    installWasmTrainingKernels({ tile: false, gather: false, simdMatmul: false, simdElementwise: false, identity: false });
+    installWasmTrainingKernels({
+      tile: false,
+      gather: false,
+      simdMatmul: false,
+      simdElementwise: false,
+      identity: false,
+      simdReduce: false,
+    });
   }
   try {
     await f();

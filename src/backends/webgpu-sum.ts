@@ -18,6 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackendLike } from './kernel-backends';
+import { leadingAxesReduction, type ReduceAttrs } from './leading-axes';
 
 /** tfjs-backend-webgpu's `ReduceProgram` workgroup size for a reduction of `length` elements (4.22). */
 function reduceWorkgroupSize(length: number, maxComputeWorkgroupSizeX: number): number {
@@ -88,39 +89,12 @@ class ColumnReduceProgram {
   }
 }
 
-interface ReduceAttrs {
-  readonly axis: number | number[];
-  readonly keepDims: boolean;
-}
-
-/**
- * The `[rows, cols]` view and output shape of a float32 sum over leading axes that tfjs would
- * transpose, or undefined for every other case.
- */
-export function leadingAxesSum(
-  shape: readonly number[],
-  dtype: tf.DataType,
-  attrs: ReduceAttrs,
-): { rows: number; cols: number; outShape: number[] } | undefined {
-  if (dtype !== 'float32' || shape.length < 2) return undefined;
-  const axes = tf.util.parseAxisParam(attrs.axis, [...shape]);
-  const k = axes.length;
-  // Axes 0..k−1 in that order (tfjs transposes them into the order given, which decides the order of
-  // the additions), and not all of them (tfjs reduces those without a transpose).
-  if (k === 0 || k >= shape.length || axes.some((a, i) => a !== i)) return undefined;
-  const rows = tf.util.sizeFromShape(shape.slice(0, k));
-  const cols = tf.util.sizeFromShape(shape.slice(k));
-  if (rows === 0 || cols === 0) return undefined;
-  const outShape = attrs.keepDims ? shape.map((d, i) => (i < k ? 1 : d)) : shape.slice(k);
-  return { rows, cols, outShape };
-}
-
 /** A replacement `Sum`/`Mean` kernel function: column reductions where tfjs would transpose, `original` elsewhere. */
 export function columnReduceKernel(original: tf.KernelFunc, reduceType: ReduceType): tf.KernelFunc {
   return (args) => {
     const x = args.inputs.x as tf.TensorInfo | undefined;
     const b = args.backend as Partial<WebGPUBackendLike> & { device?: { limits?: { maxComputeWorkgroupSizeX?: number } } };
-    const view = x === undefined ? undefined : leadingAxesSum(x.shape, x.dtype, args.attrs as unknown as ReduceAttrs);
+    const view = x === undefined ? undefined : leadingAxesReduction(x.shape, x.dtype, args.attrs as unknown as ReduceAttrs);
     if (x === undefined || view === undefined || typeof b.runWebGPUProgram !== 'function') return original(args);
     const workgroup = reduceWorkgroupSize(view.rows, b.device?.limits?.maxComputeWorkgroupSizeX ?? 256);
     const program = new ColumnReduceProgram(view.outShape, view.cols, workgroup, reduceType);

@@ -59,6 +59,11 @@ export interface WasmSimdExports {
   leakyReluGrad(dy: number, x: number, out: number, n: number, alpha: number): void;
   /** out = tanh(x) over n float32 values (Eigen's rational approximation, |error| ≤ 4.1e-7). */
   tanh(x: number, out: number, n: number): void;
+  /**
+   * out[c] = Σ_r x[r·cols + c] for x [rows, cols], r in order from +0 (tfjs-backend-wasm's Sum over
+   * leading axes, the same bits); divided by rows when `mean` is 1 (its Mean).
+   */
+  colsum(x: number, out: number, rows: number, cols: number, mean: 0 | 1): void;
 }
 
 /** The parts of tfjs-backend-wasm's backend object the kernels use (structurally; not imported). */

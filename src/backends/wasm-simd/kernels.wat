@@ -356,6 +356,52 @@
       (br $rloop)))
   )
 
+;; ---------------------------------------------------------------------------------------------
+  ;; out[c] = Σ_r x[r·cols + c] over r = 0, 1, … in that order, from +0, rounded to float32 at each
+  ;; step (tfjs-backend-wasm's Sum after its transpose: the same bits), row by row with 4 columns a
+  ;; lane group; then out[c] / rows when $mean (its Mean). x is [rows, cols] float32.
+  (func (export "colsum") (param $x i32) (param $out i32) (param $rows i32) (param $cols i32) (param $mean i32)
+    (local $r i32) (local $c i32) (local $end4 i32) (local $row i32) (local $o i32) (local $p i32) (local $d f32)
+    (block $z (loop $zero
+      (br_if $z (i32.ge_u (local.get $c) (local.get $cols)))
+      (f32.store (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))) (f32.const 0))
+      (local.set $c (i32.add (local.get $c) (i32.const 1)))
+      (br $zero)))
+    (local.set $end4 (i32.and (local.get $cols) (i32.const -4)))
+    (local.set $row (local.get $x))
+    (block $rd (loop $rl
+      (br_if $rd (i32.ge_u (local.get $r) (local.get $rows)))
+      (local.set $c (i32.const 0))
+      (block $d4 (loop $four
+        (br_if $d4 (i32.ge_u (local.get $c) (local.get $end4)))
+        (local.set $o (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $p (i32.add (local.get $out) (local.get $o)))
+        (v128.store (local.get $p)
+          (f32x4.add (v128.load (local.get $p)) (v128.load (i32.add (local.get $row) (local.get $o)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 4)))
+        (br $four)))
+      (block $d1 (loop $one
+        (br_if $d1 (i32.ge_u (local.get $c) (local.get $cols)))
+        (local.set $o (i32.shl (local.get $c) (i32.const 2)))
+        (local.set $p (i32.add (local.get $out) (local.get $o)))
+        (f32.store (local.get $p)
+          (f32.add (f32.load (local.get $p)) (f32.load (i32.add (local.get $row) (local.get $o)))))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $one)))
+      (local.set $row (i32.add (local.get $row) (i32.shl (local.get $cols) (i32.const 2))))
+      (local.set $r (i32.add (local.get $r) (i32.const 1)))
+      (br $rl)))
+    (if (local.get $mean) (then
+      (local.set $d (f32.convert_i32_u (local.get $rows)))
+      (local.set $c (i32.const 0))
+      (block $md (loop $ml
+        (br_if $md (i32.ge_u (local.get $c) (local.get $cols)))
+        (local.set $p (i32.add (local.get $out) (i32.shl (local.get $c) (i32.const 2))))
+        (f32.store (local.get $p) (f32.div (f32.load (local.get $p)) (local.get $d)))
+        (local.set $c (i32.add (local.get $c) (i32.const 1)))
+        (br $ml)))))
+  )
+
   ;; ---------------------------------------------------------------------------------------------
   ;; out = x < 0 ? alpha·x : x, float32 (tfjs-backend-wasm's LeakyRelu, the same bits).
   (func (export "leakyRelu") (param $x i32) (param $out i32) (param $n i32) (param $alpha f32)
