@@ -7,8 +7,8 @@
  * variables being trained to the loss. A GAN wastes many: in the generator's update the
  * discriminator's weight gradients are computed and thrown away (one product and one bias sum per
  * dense layer, a `Conv2DBackpropFilter` per convolution), and in the discriminator's update so is the
- * gradient of its first layer's input (the images: a 100×512·512×784 product per batch on the MNIST
- * MLP, twice). For the MNIST MLP GAN that is 6 of 24 backward products and 3 of 14 sums a step.
+ * gradient of its first layer's input (the images: a 100×256·256×784 product per batch on the MNIST
+ * MLP, twice). For the MNIST MLP GAN that is 6 of 24 backward products and 3 of 12 bias-gradient sums a step.
  *
  * {@link installLazyFusedGradients} gives the tape node of each of these ops a gradient function
  * whose input gradients are thunks, as tfjs-core's registered gradients of unfused kernels already

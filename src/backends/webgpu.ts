@@ -1,6 +1,6 @@
 /**
- * A tune-up for tfjs-backend-webgpu: uploads through `GPUQueue.writeBuffer`, and a cache of the
- * bind groups its dispatches create.
+ * A tune-up for tfjs-backend-webgpu: uploads through `GPUQueue.writeBuffer`, a cache of the bind
+ * groups its dispatches create, and sums over leading axes without a transpose (src/backends/webgpu-sum.ts).
  *
  * tfjs-backend-webgpu uploads a tensor's values (every `tf.scalar`, every number an op turns into a
  * tensor, every batch of noise drawn in JavaScript) by creating a new buffer mapped at creation —
@@ -44,7 +44,7 @@ export interface WebGPUTuneUpOptions {
   /**
    * Sum over leading axes (a dense layer's bias gradient: `sum(dy, 0)`) without the transpose
    * tfjs-backend-webgpu makes first: the same program reading down the columns, the same bits
-   * (src/backends/webgpu-sum.ts). Replaces `Sum` in tfjs's kernel registry for webgpu. Default `true`.
+   * (src/backends/webgpu-sum.ts). Replaces `Sum` and `Mean` in tfjs's kernel registry for webgpu. Default `true`.
    */
   readonly sums?: boolean;
 }
@@ -375,9 +375,10 @@ function uninstallBindGroups(b: WebGPUBackendInternals): boolean {
 /**
  * Installs the WebGPU tune-up on the `webgpu` backend tfjs has created (call it after
  * `tf.setBackend('webgpu')`; the trainer does it at every `step`/`fit` while `backendTuneUp` is on):
- * uploads through `queue.writeBuffer`, and the bind group cache. Idempotent; a part left out
- * (`false`) is not installed, but one already installed stays. Results are unchanged: the same
- * values reach the same buffers and the same shaders read them. Switch it off with
+ * uploads through `queue.writeBuffer`, the bind group cache, and sums over leading axes without a
+ * transpose (`sums`). Idempotent; a part left out (`false`) is not installed, but one already
+ * installed stays. Results are unchanged, bit for bit: the same values reach the same buffers, and
+ * the sums add the same numbers in the same order. Switch it off with
  * {@link uninstallWebGPUTuneUp}.
  *
  * @throws {GANConfigError} `bindGroupCacheSize` is not a positive integer (nothing is changed).
@@ -385,7 +386,7 @@ function uninstallBindGroups(b: WebGPUBackendInternals): boolean {
  * @example
  * ```ts
  * await tf.setBackend('webgpu');
- * installWebGPUTuneUp(); // { webgpuAvailable: true, uploads: true, bindGroups: true }
+ * installWebGPUTuneUp(); // { webgpuAvailable: true, uploads: true, bindGroups: true, sums: true }
  * ```
  */
 export function installWebGPUTuneUp(options: WebGPUTuneUpOptions = {}): WebGPUTuneUpReport {

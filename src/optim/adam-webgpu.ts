@@ -47,7 +47,7 @@ const PARTS: Readonly<Record<Part, readonly [variableNames: string[], uniforms: 
           result[index] = a + b;`,
   ],
   // w' = (m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε) · (−lr) + w. P[0] = 1 − β1ᵗ and P[1] = 1 − β2ᵗ (see
-  // webgpuAdamParameters), so no value is read back to the CPU.
+  // webgpuAdamConstantValues), so no value is read back to the CPU.
   w: [
     ['W', 'M', 'V', 'P'],
     'epsilon : f32, negLearningRate : f32,',

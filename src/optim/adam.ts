@@ -7,7 +7,9 @@
  * kernel call with its own allocation; on WebGPU each scalar is a buffer upload. {@link fusedAdamUpdate}
  * computes the same update — the same float32 operations in the same order — with one kernel per
  * variable on `cpu` (the same bits), one compute shader per variable on WebGPU (the same
- * operations; a GPU compiler may fuse a multiply and an add, so the last bit can differ), and elsewhere (wasm, WebGL) with tfjs's op sequence but its constants uploaded once
+ * operations; a GPU compiler may fuse a multiply and an add, so the last bit can differ), one SIMD pass
+ * per variable on `wasm` (the same bits), and elsewhere (WebGL, or a wasm backend tfjs-gan's module cannot
+ * reach) with tfjs's op sequence but its constants uploaded once
  * instead of every step (the same bits). The optimizer's state stays
  * where tfjs keeps it (its `m`/`v` slot variables, `accBeta1/2` and iteration count), so
  * `getWeights`/`setWeights`, checkpoints and a later plain `applyGradients` see no difference.
@@ -31,7 +33,7 @@ export interface ApplyUpdateOptions {
   readonly fusedAdam?: boolean;
 }
 
-/** Name of the fused Adam kernel this module registers for the `cpu` and `webgpu` backends. */
+/** Name of the fused Adam kernel this module registers for the `cpu`, `wasm` and `webgpu` backends. */
 export const FUSED_ADAM_KERNEL = 'TfjsGanFusedAdam';
 
 /** The AdamOptimizer fields the fused update reads and writes (tfjs 4.x keeps them private). */
