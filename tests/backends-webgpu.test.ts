@@ -78,6 +78,25 @@ function maxRelativeDifference(a: readonly Float32Array[], b: readonly Float32Ar
   return worst;
 }
 
+/**
+ * Runs `f` on the webgpu backend with its `recordAndSubmit` (every dispatch: tfjs's programs and
+ * tfjs-gan's own) wrapped; returns f's result and the shader keys of the programs dispatched, in order.
+ */
+async function dispatchesDuring<T>(f: () => T | Promise<T>): Promise<{ result: T; keys: string[] }> {
+  const backend = tf.backend() as unknown as { recordAndSubmit: (program: object, ...rest: unknown[]) => void };
+  const recordAndSubmit = backend.recordAndSubmit;
+  const keys: string[] = [];
+  backend.recordAndSubmit = function (this: unknown, program: object, ...rest: unknown[]) {
+    keys.push((program as { shaderKey: string }).shaderKey);
+    return recordAndSubmit.call(this, program, ...rest);
+  };
+  try {
+    return { result: await f(), keys };
+  } finally {
+    backend.recordAndSubmit = recordAndSubmit;
+  }
+}
+
 /** The library's WebGPU tune-up: uploads through queue.writeBuffer, the fused Adam shaders, the concatenated guard. */
 function webgpuTuneUpSuite(): void {
   describe('webgpu tune-up', () => {
@@ -329,10 +348,6 @@ function webgpuTuneUpSuite(): void {
 
     it("the fused Adam shader gives tfjs's Adam update on webgpu: one dispatch per variable, new tensors, leak-free", async () => {
       await tf.setBackend('webgpu');
-      // Counts the dispatches of the fused kernel, by shader key, through the backend's recordAndSubmit.
-      const backend = tf.backend() as unknown as { recordAndSubmit: (program: object, ...rest: unknown[]) => void };
-      const dispatches: string[] = [];
-      const recordAndSubmit = backend.recordAndSubmit;
       // tfjs's AdamOptimizer keeps its moments in these (private) slots: m of each variable, then v.
       const moments = (opt: tf.Optimizer) => {
         const o = opt as unknown as Record<'accumulatedFirstMoment' | 'accumulatedSecondMoment', { variable: tf.Variable }[]>;
@@ -366,19 +381,10 @@ function webgpuTuneUpSuite(): void {
             clone = { copy, before: Array.from(await copy.data()) };
           }
           if (fused) {
-            dispatches.length = 0;
-            backend.recordAndSubmit = function (this: unknown, program: object, ...rest: unknown[]) {
-              // tfjs extends a program's key with its shapes (tfjsGanFusedAdam_m_…); the one shader's is its own.
-              const key = (program as { shaderKey: string }).shaderKey;
-              dispatches.push(key.match(/^tfjsGanFusedAdam_(oneShader|m|v|w)/)?.[0] ?? key);
-              return recordAndSubmit.call(this, program, ...rest);
-            };
-            try {
-              const p = await tf.profile(() => fusedAdamUpdate(opt, grads));
-              kernels.push(...p.kernels.map((k) => k.name));
-            } finally {
-              backend.recordAndSubmit = recordAndSubmit;
-            }
+            const { result: p, keys } = await dispatchesDuring(() => tf.profile(() => fusedAdamUpdate(opt, grads)));
+            kernels.push(...p.kernels.map((k) => k.name));
+            // tfjs extends a program's key with its shapes (tfjsGanFusedAdam_m_…); the one shader's is its own.
+            const dispatches = keys.map((key) => key.match(/^tfjsGanFusedAdam_(oneShader|m|v|w)/)?.[0] ?? key);
             // One dispatch per variable and nothing else: tfjs-backend-webgpu runs the scalar
             // bias-correction arithmetic (1 − βᵗ, βᵗ·β) and the constants' concatenation on the CPU.
             // (The first update also fills the new moments with zeros.)
@@ -417,15 +423,12 @@ function webgpuTuneUpSuite(): void {
         expect(maxRelativeDifference(between(plain), between(fused))).toBeLessThan(1e-6); // each update's m, read after it
         expect(tf.memory().numTensors).toBe(before);
       } finally {
-        backend.recordAndSubmit = recordAndSubmit;
         await tf.setBackend('cpu');
       }
     });
 
     it("sums and means over leading axes skip tfjs's transpose: the same bits as tfjs's kernels, one dispatch, and uninstall", async () => {
       await tf.setBackend('webgpu');
-      const backend = tf.backend() as unknown as { recordAndSubmit: (program: object, ...rest: unknown[]) => void };
-      const recordAndSubmit = backend.recordAndSubmit;
       // Shapes and axes: bias gradients ([batch, units], axis 0), a conv's ([n, h, w, c], axes 0-2), keepDims,
       // 4 096+ rows (tfjs's 256-wide workgroup) and the cases that stay tfjs's (innermost, all axes, int32).
       const cases: [number[], number | number[], boolean, tf.DataType][] = [
@@ -455,17 +458,8 @@ function webgpuTuneUpSuite(): void {
             return tf.cast(tf.tensor(flat, shape), dtype);
           });
           await x.data(); // on the GPU before the sum
-          const programs: string[] = [];
-          backend.recordAndSubmit = function (this: unknown, program: object, ...rest: unknown[]) {
-            programs.push((program as { shaderKey: string }).shaderKey.split('_')[0] as string);
-            return recordAndSubmit.call(this, program, ...rest);
-          };
-          let y: tf.Tensor;
-          try {
-            y = reduce(x, axis, keepDims);
-          } finally {
-            backend.recordAndSubmit = recordAndSubmit;
-          }
+          const { result: y, keys } = await dispatchesDuring(() => reduce(x, axis, keepDims));
+          const programs = keys.map((key) => key.split('_')[0] as string);
           out.push({ values: Array.from(await y.data()), shape: y.shape, programs });
           tf.dispose([x, y]);
         }
@@ -494,7 +488,6 @@ function webgpuTuneUpSuite(): void {
         const again = await sums();
         expect(again.map((r) => r.programs)).toEqual(tfjs.map((r) => r.programs)); // tfjs's Sum is back
       } finally {
-        backend.recordAndSubmit = recordAndSubmit;
         installWebGPUTuneUp();
         await tf.setBackend('cpu');
       }
@@ -640,18 +633,10 @@ function webgpuTuneUpSuite(): void {
         const before = webgpuBindGroupCacheStats();
         const tensors = tf.memory().numTensors;
         // Every dispatch of the next two steps (counted at the backend) reuses its bind group.
-        const backend = tf.backend() as unknown as { recordAndSubmit: (...args: unknown[]) => void };
-        const recordAndSubmit = backend.recordAndSubmit;
-        let dispatches = 0;
-        backend.recordAndSubmit = function (this: unknown, ...args: unknown[]) {
-          dispatches++;
-          return recordAndSubmit.apply(this, args);
-        };
-        try {
+        const { keys } = await dispatchesDuring(async () => {
           for (let i = 0; i < 2; i++) await t.step(data);
-        } finally {
-          backend.recordAndSubmit = recordAndSubmit;
-        }
+        });
+        const dispatches = keys.length;
         const after = webgpuBindGroupCacheStats();
         expect(tf.memory().numTensors).toBe(tensors);
         expect(dispatches).toBeGreaterThan(2 * 50);

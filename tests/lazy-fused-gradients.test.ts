@@ -6,16 +6,13 @@ import '@tensorflow/tfjs-backend-wasm';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  GANTrainer,
   installLazyFusedGradients,
   installSecondOrderGradients,
   installWasmTrainingKernels,
   lazyFusedGradientsInstalled,
-  mlpDiscriminator,
-  mlpGenerator,
   uninstallLazyFusedGradients,
 } from '../src/index';
-import { allVariables, snapshot } from './helpers';
+import { trainTinyMlpGan } from './helpers';
 
 afterAll(async () => {
   installLazyFusedGradients();
@@ -276,29 +273,9 @@ describe('the trainer', () => {
   it('installs it unless told not to, and trains to the same bits with it as without, leak-free, on wasm', async () => {
     await use('wasm');
     const train = async (lazyFusedGradients: boolean) => {
-      const t = new GANTrainer({
-        generator: mlpGenerator({ latentDim: 4, hiddenUnits: [16, 16], outputShape: [6], seed: 1 }),
-        discriminator: mlpDiscriminator({ inputShape: [6], hiddenUnits: [16, 16], seed: 2 }),
-        seed: 4,
-        backendTuneUp: { lazyFusedGradients },
-      });
-      expect(lazyFusedGradientsInstalled()).toBe(lazyFusedGradients);
-      const data = tf.randomUniform([24, 6], -1, 1, 'float32', 3);
-      await t.fit(data, { batchSize: 8 });
-      const held = tf.memory().numTensors;
-      const batch = tf.slice(data, 0, 8);
-      const kernels = (
-        await tf.profile(async () => {
-          await t.step(batch);
-        })
-      ).kernels.map((k) => k.name);
-      batch.dispose();
-      const h = await t.fit(data, { batchSize: 8, epochs: 2 });
-      expect(tf.memory().numTensors).toBe(held);
-      const weights = snapshot(allVariables(t.generator, t.discriminator));
-      data.dispose();
-      t.dispose();
-      return { weights, losses: h.steps.map((s) => [s.dLoss, s.gLoss]), kernels };
+      const r = await trainTinyMlpGan({ lazyFusedGradients });
+      expect(lazyFusedGradientsInstalled()).toBe(lazyFusedGradients); // installed by the trainer only when asked
+      return r;
     };
     uninstallLazyFusedGradients();
     const eager = await train(false);

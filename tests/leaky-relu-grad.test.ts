@@ -5,16 +5,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
-  GANTrainer,
   installFusedLeakyReluGradient,
   installSecondOrderGradients,
   LEAKY_RELU_GRAD_KERNEL,
   leakyReluGradInto,
-  mlpDiscriminator,
-  mlpGenerator,
   uninstallFusedLeakyReluGradient,
 } from '../src/index';
-import { allVariables, snapshot } from './helpers';
+import { trainTinyMlpGan } from './helpers';
 
 const SPECIAL = [3, -2, 0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 1e-40, -1e-40, 0.5, -0.7, 1e30];
 
@@ -182,30 +179,7 @@ describe('install / uninstall', () => {
 describe('the trainer', () => {
   it('installs it unless told not to, and trains to the same bits with it as without, leak-free, on wasm', async () => {
     await tf.setBackend('wasm');
-    const train = async (leakyReluGradient: boolean) => {
-      const t = new GANTrainer({
-        generator: mlpGenerator({ latentDim: 4, hiddenUnits: [16, 16], outputShape: [6], seed: 1 }),
-        discriminator: mlpDiscriminator({ inputShape: [6], hiddenUnits: [16, 16], seed: 2 }),
-        seed: 4,
-        backendTuneUp: { leakyReluGradient },
-      });
-      const data = tf.randomUniform([24, 6], -1, 1, 'float32', 3);
-      await t.fit(data, { batchSize: 8 });
-      const held = tf.memory().numTensors;
-      const batch = tf.slice(data, 0, 8);
-      const kernels = (
-        await tf.profile(async () => {
-          await t.step(batch);
-        })
-      ).kernels.map((k) => k.name);
-      batch.dispose();
-      const h = await t.fit(data, { batchSize: 8, epochs: 2 });
-      expect(tf.memory().numTensors).toBe(held);
-      const weights = snapshot(allVariables(t.generator, t.discriminator));
-      data.dispose();
-      t.dispose();
-      return { weights, losses: h.steps.map((s) => [s.dLoss, s.gLoss]), kernels };
-    };
+    const train = (leakyReluGradient: boolean) => trainTinyMlpGan({ leakyReluGradient });
     uninstallFusedLeakyReluGradient();
     const tfjsGradient = tf.getGradient('LeakyRelu');
     const tfjs = await train(false);

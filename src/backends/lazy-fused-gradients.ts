@@ -78,32 +78,30 @@ function biasGradient(bias: tf.Tensor, dy: tf.Tensor): tf.Tensor {
   return tf.reshape(axes.length > 0 ? tf.sum(dy, axes) : dy, bias.shape);
 }
 
-/** tfjs-core's fused matMul gradient (`fusedMatMul_`'s `grad`, linear activation), one thunk per input. */
+type Product = (d: tf.Tensor3D, a: tf.Tensor3D, b: tf.Tensor3D) => tf.Tensor;
+
+/**
+ * tfjs-core's fused matMul gradient (`fusedMatMul_`'s `grad`), case by case: for each pair of
+ * transposes (`transposeA`, `transposeB`), the products giving a's and b's gradients from dy (`d`).
+ */
+const MATMUL_GRADIENTS: Readonly<Record<string, readonly [Product, Product]>> = {
+  'false,false': [(d, _a, b) => tf.matMul(d, b, false, true), (d, a) => tf.matMul(a, d, true, false)],
+  'false,true': [(d, _a, b) => tf.matMul(d, b, false, false), (d, a) => tf.matMul(d, a, true, false)],
+  'true,false': [(d, _a, b) => tf.matMul(b, d, false, true), (d, a) => tf.matMul(a, d, false, false)],
+  'true,true': [(d, _a, b) => tf.matMul(b, d, true, true), (d, a) => tf.matMul(d, a, true, true)],
+};
+
+/** tfjs-core's fused matMul gradient (linear activation), one thunk per input. */
 function matMulGradient(attrs: tf.NamedAttrMap): GradFunc {
-  const transposeA = attrs.transposeA === true;
-  const transposeB = attrs.transposeB === true;
+  const [aGradient, bGradient] = MATMUL_GRADIENTS[`${attrs.transposeA === true},${attrs.transposeB === true}`] as readonly [
+    Product,
+    Product,
+  ];
   return (dy, saved) => {
     const [a3D, b3D, y, bias] = saved as [tf.Tensor3D, tf.Tensor3D, tf.Tensor, tf.Tensor | undefined];
     // Linear activation: tfjs-core's getFusedDyActivation returns dy itself.
     const d = tf.reshape(dy as tf.Tensor, y.shape as [number, number, number]) as tf.Tensor3D;
-    const grads: GradMap = {
-      0: () =>
-        !transposeA && !transposeB
-          ? tf.matMul(d, b3D, false, true)
-          : !transposeA
-            ? tf.matMul(d, b3D, false, false)
-            : !transposeB
-              ? tf.matMul(b3D, d, false, true)
-              : tf.matMul(b3D, d, true, true),
-      1: () =>
-        !transposeA && !transposeB
-          ? tf.matMul(a3D, d, true, false)
-          : !transposeA
-            ? tf.matMul(d, a3D, true, false)
-            : !transposeB
-              ? tf.matMul(a3D, d, false, false)
-              : tf.matMul(d, a3D, true, true),
-    };
+    const grads: GradMap = { 0: () => aGradient(d, a3D, b3D), 1: () => bGradient(d, a3D, b3D) };
     if (bias !== undefined) grads[2] = () => biasGradient(bias, d);
     return grads;
   };

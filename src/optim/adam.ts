@@ -346,12 +346,12 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
   if (unknown !== undefined) throw new GANConfigError('grads', `no variable is named "${unknown}"`);
   const opt = optimizer as unknown as AdamInternals & tf.Optimizer;
   registerFusedAdamKernels();
-  const fused =
-    tf.getKernel(FUSED_ADAM_KERNEL, tf.getBackend()) !== undefined &&
-    (tf.getBackend() !== 'wasm' || wasmSimdKernels(tf.backend()) !== undefined);
-  // Constants uploaded once per optimizer; on cpu the fused kernel takes them as attributes.
-  const scalars = fused && tf.getBackend() === 'cpu' ? undefined : scalarsFor(opt);
   const backendName = tf.getBackend();
+  const fused =
+    tf.getKernel(FUSED_ADAM_KERNEL, backendName) !== undefined &&
+    (backendName !== 'wasm' || wasmSimdKernels(tf.backend()) !== undefined);
+  // Constants uploaded once per optimizer; on cpu the fused kernel takes them as attributes.
+  const scalars = fused && backendName === 'cpu' ? undefined : scalarsFor(opt);
   tf.tidy(() => {
     const [oneMinusAccBeta1, oneMinusAccBeta2] = [
       tf.sub(scalars?.one ?? 1, opt.accBeta1),
