@@ -15,6 +15,7 @@
  *   npm run bench -- --wasm-threads 2              # wasm: the threaded build (useNodeWasmThreads), 2 threads
  *   npm run bench -- --no-bind-group-cache         # webgpu: the tune-up without its bind group cache (for an A/B)
  *   npm run bench -- --no-lazy-gradients           # tfjs's eager fused-op gradients in the tuned runners (for an A/B)
+ *   npm run bench -- --guard read-back             # the library's non-finite guard mode (default: the trainer's choice; for an A/B)
  *
  * Models: the seed's MNIST MLP GAN (batch 100, 784 dims) and a 28×28 DCGAN (the `dcgan*` presets,
  * batch 64). Data: random values in [−1, 1] (speed does not depend on the pixels). One step = one
@@ -28,7 +29,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import * as os from 'node:os';
 import * as tf from '@tensorflow/tfjs-core';
-import { useNodeWasmThreads } from '../src/index';
+import { type GuardNonFinite, useNodeWasmThreads } from '../src/index';
 import { type BackendName, describeBackend, probeWebGpu, useBackend } from './bench/backends';
 import {
   type BenchReport,
@@ -67,11 +68,13 @@ interface Options {
   torchDevice: string;
   bindGroupCache: boolean;
   lazyGradients: boolean;
+  guard: GuardNonFinite | undefined;
 }
 
 const HELP = `usage: npm run bench -- [--backends cpu,wasm,webgpu] [--models mlp,dcgan] [--steps N] [--runs R]
   [--warmup W] [--memory-steps N] [--untuned] [--stock] [--json FILE|-] [--no-torch] [--torch-threads N]
-  [--wasm-threads N] [--tf-flag NAME=VALUE]... [--python PATH] [--torch-device cpu|cuda] [--no-bind-group-cache] [--no-lazy-gradients]`;
+  [--wasm-threads N] [--tf-flag NAME=VALUE]... [--python PATH] [--torch-device cpu|cuda] [--no-bind-group-cache] [--no-lazy-gradients]
+  [--guard read-back|on-device|false]`;
 
 function parseArgs(argv: string[]): Options {
   const o: Options = {
@@ -92,6 +95,7 @@ function parseArgs(argv: string[]): Options {
     torchDevice: 'cpu',
     bindGroupCache: true,
     lazyGradients: true,
+    guard: undefined,
   };
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] as string;
@@ -168,6 +172,14 @@ function parseArgs(argv: string[]): Options {
         // every backend: tfjs's eager gradients for fused matMul/conv2d in the tuned runners, to measure what the lazy ones give.
         o.lazyGradients = false;
         break;
+      case '--guard': {
+        // the library runner's GANTrainerConfig.guardNonFinite (the hand-written loop has no guard).
+        const v = value();
+        if (v !== 'read-back' && v !== 'on-device' && v !== 'false')
+          throw new Error(`--guard: read-back, on-device or false, got "${v}"`);
+        o.guard = v === 'false' ? false : v;
+        break;
+      }
       case '--python':
         o.python = value();
         break;
@@ -285,6 +297,7 @@ async function main(): Promise<void> {
     described[backend] = await describeBackend(backend);
     if (backend === 'webgpu' && !o.bindGroupCache) described[backend] += ', no bind group cache';
     if (!o.lazyGradients) described[backend] += ', eager fused-op gradients';
+    if (o.guard !== undefined) described[backend] += `, library guard ${String(o.guard)}`;
     for (const model of o.models) {
       const w = WORKLOADS[model];
       const d = defaults(backend, model, gpu.software);
@@ -292,7 +305,7 @@ async function main(): Promise<void> {
       const warmup = o.warmup ?? d.warmup;
       log(`\n${described[backend]} · ${w.description}: ${o.runs} runs × ${steps} steps after ${warmup} warm-up steps`);
       const runners: [string, Runner][] = [
-        ['library', libraryRunner(w, steps)],
+        ['library', libraryRunner(w, steps, o.guard === undefined ? {} : { guardNonFinite: o.guard })],
         ['handwritten', handwrittenRunner(w, steps)],
         ...(o.untuned ? [['library-untuned', libraryRunner(w, steps, UNTUNED, 'training-only')] as [string, Runner]] : []),
         // Without the wasm kernel tune-up only the MLP trains (the DCGAN needs Conv2DBackpropFilter).

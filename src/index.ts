@@ -64,6 +64,7 @@ export {
   type GeneratorStepArgs,
 } from './training/step';
 export { fixedSchedule, type UpdateSchedule, type UpdateCounts } from './training/schedule';
+export { nextGuard, guardStart, firstFailedUpdate, type GuardNonFinite } from './training/guard';
 export {
   History,
   earlyStopping,

@@ -18,6 +18,7 @@ import {
   mlpDiscriminator,
   mlpGenerator,
   NonFiniteError,
+  nextGuard,
   releaseFusedAdam,
   selectBackend,
   uninstallFusedLeakyReluGradient,
@@ -27,6 +28,8 @@ import {
 } from '../src/index';
 import { webgpuAdamConstantValues, webgpuFusedAdam } from '../src/optim/adam-webgpu';
 import { nodeConformanceSuite } from './conformance/node';
+import { trainer as guardedTrainer, run as runGuarded } from './fixtures/guard';
+import { ringData } from './fixtures/models';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -540,7 +543,7 @@ function webgpuTuneUpSuite(): void {
           m: tf.randomNormal([300, 5], 0, 0.1, 'float32', 2),
           v: tf.abs(tf.randomNormal([300, 5], 0, 0.1, 'float32', 3)),
           g: tf.randomNormal([300, 5], 0, 1, 'float32', 4),
-          p: tf.tensor1d([Math.fround(1 - 0.6 ** 3), Math.fround(1 - 0.999 ** 3), ...webgpuAdamConstantValues(k)]),
+          p: tf.tensor1d([Math.fround(1 - 0.6 ** 3), Math.fround(1 - 0.999 ** 3), ...webgpuAdamConstantValues(k), 1]),
         };
         const real = tf.backend() as unknown as { runWebGPUProgram: (...args: unknown[]) => tf.TensorInfo };
         // A view of the backend with runWebGPUProgram only: the one shader cannot run there.
@@ -556,7 +559,92 @@ function webgpuTuneUpSuite(): void {
         expect(three).toHaveLength(3);
         expect(maxRelativeDifference(one, three)).toBe(0); // the same operations in the same order
         expect(one.flatMap((x) => Array.from(x)).every(Number.isFinite)).toBe(true);
+        // A guard (p's last value) not above 0: both paths give the inputs back, bit for bit.
+        const inputs = await read([t.w, t.m, t.v]);
+        for (const guard of [0, -3, Number.NaN]) {
+          const p = tf.concat([tf.slice(t.p, 0, 8), tf.tensor1d([guard])]);
+          const skipped = { ...t, p };
+          expect(await values(webgpuFusedAdam(real, skipped, k))).toEqual(inputs);
+          expect(await values(webgpuFusedAdam(view, skipped, k))).toEqual(inputs);
+          p.dispose();
+        }
         tf.dispose(Object.values(t));
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it("the on-device guard's step: nextGuard's answers in one dispatch per six tensors, exact, leak-free", async () => {
+      await tf.setBackend('webgpu');
+      try {
+        const BIG = 3e38; // finite, but two of them sum to Infinity
+        const cases: [number, number[][], number][] = [
+          [1, [[1, -2, 3], [0.5]], 2],
+          [2, [[BIG, BIG, 1], [-BIG, -BIG], [-0]], 3],
+          [2, [[1, Number.NaN]], -2],
+          [1, [[Number.POSITIVE_INFINITY]], -1],
+          [4, [[2], [Number.NEGATIVE_INFINITY, 1]], -4],
+          [-2, [[1, 2]], -2],
+          [-2, [[Number.NaN]], -2],
+          [5, [], 6],
+          [1, [[], [1]], 2],
+          // 13 tensors: three chained programs; the NaN in the last one, then in the first.
+          [3, [...Array.from({ length: 12 }, (_, i) => [i, i + 0.5]), [Number.NaN]], -3],
+          [3, [[Number.NaN], ...Array.from({ length: 12 }, (_, i) => [i, i + 0.5])], -3],
+          [3, Array.from({ length: 13 }, (_, i) => Array.from({ length: 700 }, (_, j) => i * j)), 4],
+        ];
+        for (const [previous, tensors, expected] of cases) {
+          const before = tf.tensor1d([previous]);
+          const ts = tensors.map((t) => tf.tensor1d(t));
+          const held = tf.memory().numTensors;
+          const { result: next, keys } = await dispatchesDuring(() => nextGuard(before, ts));
+          expect(tf.memory().numTensors).toBe(held + 1);
+          expect(Array.from(await next.data())).toEqual([expected]);
+          const programs = Math.max(1, Math.ceil(tensors.filter((t) => t.length > 0).length / 6));
+          expect(keys.filter((k) => k.startsWith('tfjsGanGuardStep'))).toHaveLength(programs);
+          expect(keys).toHaveLength(programs);
+          tf.dispose([before, next, ...ts]);
+        }
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it("the trainer guards on the device by default: one read-back a step, and a failing update ends as with 'read-back'", async () => {
+      await tf.setBackend('webgpu');
+      try {
+        for (const failAt of ['d5', 'g6']) {
+          const readBack = await runGuarded('read-back', failAt);
+          const onDevice = await runGuarded('on-device', failAt);
+          expect(onDevice.error).toBeInstanceOf(NonFiniteError);
+          expect((onDevice.error as NonFiniteError).loss).toBe(failAt === 'd5' ? 'discriminator' : 'generator');
+          expect(String(onDevice.error)).toBe(String(readBack.error));
+          expect(onDevice.afterError).toBe(readBack.afterError);
+          expect(onDevice.afterNext).toBe(readBack.afterNext);
+          if (failAt === 'd5') expect(onDevice.afterError).toBe(onDevice.beforeStep);
+        }
+        const reads: Record<string, number> = {};
+        for (const mode of ['read-back', true] as const) {
+          const t = guardedTrainer(mode, undefined, { discriminatorSteps: 1, generatorSteps: 1 });
+          const data = ringData(32, 4);
+          const backend = tf.backend() as unknown as { read: (...a: unknown[]) => Promise<unknown> };
+          const original = backend.read;
+          let count = 0;
+          backend.read = function (this: unknown, ...a: unknown[]) {
+            count++;
+            return original.apply(this, a);
+          };
+          try {
+            await t.fit(data, { batchSize: 8, epochs: 1 }); // 4 steps
+          } finally {
+            backend.read = original;
+          }
+          reads[String(mode)] = count;
+          data.dispose();
+          t.dispose();
+        }
+        // The data checked once, then per step its losses — and with 'read-back' a flag per update.
+        expect(reads).toEqual({ 'read-back': 1 + 4 * 3, true: 1 + 4 });
       } finally {
         await tf.setBackend('cpu');
       }

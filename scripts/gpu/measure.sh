@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The GPU measurements of issue 5 in one command, on a lent GPU machine (the device tool's `run`, from the
 # repository root, with `carry: [".gpu"]` prepared by scripts/gpu/prepare.sh). Logs and JSON go to $OUT
-# (or ./gpu-out). About 6–8 minutes on an H100; keep the call's timeout at 600 s.
+# (or ./gpu-out). About 7–9 minutes on an H100; keep the call's timeout at 600 s.
 #
 #   scripts/gpu/measure.sh            # the full protocol
 #   scripts/gpu/measure.sh --quick    # a smoke run (a few steps each), e.g. here on SwiftShader
@@ -56,7 +56,11 @@ log "4. the same without the bind group cache (library and hand-written only)"
 timeout 200 $NODE --import tsx scripts/bench.ts --backends webgpu --models mlp "${STEPS[@]}" --no-bind-group-cache --no-torch \
   --json "$OUT/bench-mlp-nocache.json" 2>&1 | tee "$OUT/bench-mlp-nocache.log" | grep -A6 '^| backend' | tee -a "$OUT/summary.txt"
 
-log "5. PyTorch CUDA, the seed's loop (scripts/bench_torch.py)"
+log "5. the library with the read-back guard (one flag read per update) against the on-device guard it uses on webgpu"
+timeout 200 $NODE --import tsx scripts/bench.ts --backends webgpu --models mlp "${STEPS[@]}" --guard read-back --no-torch \
+  --json "$OUT/bench-mlp-readback.json" 2>&1 | tee "$OUT/bench-mlp-readback.log" | grep -A6 '^| backend' | tee -a "$OUT/summary.txt"
+
+log "6. PyTorch CUDA, the seed's loop (scripts/bench_torch.py)"
 if python3 -c 'import torch; assert torch.cuda.is_available()' 2>/dev/null; then
   timeout 150 python3 scripts/bench_torch.py --device cuda 2>&1 | tee "$OUT/torch.log" | tail -3 | tee -a "$OUT/summary.txt"
 else

@@ -65,3 +65,4 @@ export {
   type WebGPUTuneUpReport,
   webgpuBindGroupCacheStats,
 } from './webgpu';
+export { GUARD_STEP_KERNEL, GUARD_TENSORS_PER_PROGRAM, registerGuardStepKernel } from './webgpu-guard';

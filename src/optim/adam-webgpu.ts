@@ -28,26 +28,27 @@ type Part = 'm' | 'v' | 'w';
  * (`AdamOptimizer.applyGradients`) operation by operation, each result rounded to float32.
  */
 const PARTS: Readonly<Record<Part, readonly [variableNames: string[], uniforms: string, body: string]>> = {
-  // m' = m·β1 + g·(1−β1)
+  // m' = m·β1 + g·(1−β1), kept as m where the guard P[8] is not above 0.
   m: [
-    ['M', 'G'],
+    ['M', 'G', 'P'],
     'beta1 : f32, oneMinusBeta1 : f32,',
     `let a = M[index] * uniforms.beta1;
           let b = G[index] * uniforms.oneMinusBeta1;
-          result[index] = a + b;`,
+          result[index] = select(M[index], a + b, P[8] > 0.0);`,
   ],
-  // v' = v·β2 + g²·(1−β2)
+  // v' = v·β2 + g²·(1−β2), kept likewise
   v: [
-    ['V', 'G'],
+    ['V', 'G', 'P'],
     'beta2 : f32, oneMinusBeta2 : f32,',
     `let a = V[index] * uniforms.beta2;
           let g = G[index];
           let g2 = g * g;
           let b = g2 * uniforms.oneMinusBeta2;
-          result[index] = a + b;`,
+          result[index] = select(V[index], a + b, P[8] > 0.0);`,
   ],
   // w' = (m'/(1−β1ᵗ)) / (√(v'/(1−β2ᵗ)) + ε) · (−lr) + w. P[0] = 1 − β1ᵗ and P[1] = 1 − β2ᵗ (see
-  // webgpuAdamConstantValues), so no value is read back to the CPU.
+  // webgpuAdamConstantValues), so no value is read back to the CPU. (Where the guard says no, m' = m
+  // and v' = v were kept by the programs above, and w is kept here.)
   w: [
     ['W', 'M', 'V', 'P'],
     'epsilon : f32, negLearningRate : f32,',
@@ -57,7 +58,7 @@ const PARTS: Readonly<Record<Part, readonly [variableNames: string[], uniforms: 
           let denominator = root + uniforms.epsilon;
           let ratio = mHat / denominator;
           let step = ratio * uniforms.negLearningRate;
-          result[index] = step + W[index];`,
+          result[index] = select(W[index], step + W[index], P[8] > 0.0);`,
   ],
 };
 
@@ -81,7 +82,7 @@ export interface WebGPUAdamConstants {
 
 /**
  * The six constants in the order of the kernel's `p` input after 1 − β1ᵗ and 1 − β2ᵗ:
- * `p = [1 − β1ᵗ, 1 − β2ᵗ, β1, 1 − β1, β2, 1 − β2, ε, −lr]`.
+ * `p = [1 − β1ᵗ, 1 − β2ᵗ, β1, 1 − β1, β2, 1 − β2, ε, −lr, guard]` (the update applies where `guard > 0`).
  */
 export function webgpuAdamConstantValues(k: WebGPUAdamConstants): number[] {
   return [k.beta1, k.oneMinusBeta1, k.beta2, k.oneMinusBeta2, k.epsilon, k.negLearningRate];
@@ -90,7 +91,8 @@ export function webgpuAdamConstantValues(k: WebGPUAdamConstants): number[] {
 const WORKGROUP = 64;
 
 /**
- * The one-shader update: w' to `result` (binding 0), m' to `MOut`, v' to `VOut` — three new tensors.
+ * The one-shader update: w' to `result` (binding 0), m' to `MOut`, v' to `VOut` — three new tensors;
+ * where the guard `P[8]` is not above 0 (a skipped update) they are copies of w, m and v.
  * The same operations in the same order as the three programs above. Eight storage buffers (WebGPU's
  * default per-stage limit, which tfjs does not raise); binding 8 is tfjs's uniform buffer, unused but
  * bound by `recordAndSubmit` (`_ = uniforms.nan` keeps it in the layout).
@@ -128,9 +130,10 @@ fn main(@builtin(global_invocation_id) id : vec3<u32>, @builtin(num_workgroups) 
   let denominator = root + P[6];
   let ratio = mHat / denominator;
   let step = ratio * P[7];
-  result[index] = step + W[index];
-  MOut[index] = m;
-  VOut[index] = v;
+  let apply = P[8] > 0.0;
+  result[index] = select(W[index], step + W[index], apply);
+  MOut[index] = select(M[index], m, apply);
+  VOut[index] = select(V[index], v, apply);
 }`;
 
 /** The parts of tfjs-backend-webgpu's `WebGPUBackend` the one-shader update needs (4.x). */
@@ -191,7 +194,7 @@ function oneShaderAvailable(b: Partial<WebGPUInternals>): boolean {
 
 /**
  * Updates one variable: returns `[w', m', v']` as new tensor infos (the engine takes ownership). `p`
- * holds `[1 − β1ᵗ, 1 − β2ᵗ, …webgpuAdamConstantValues(k)]`; `k` the same constants as numbers, for the
+ * holds `[1 − β1ᵗ, 1 − β2ᵗ, …webgpuAdamConstantValues(k), guard]`; `k` the same constants as numbers, for the
  * three-program path.
  */
 export function webgpuFusedAdam(
@@ -218,8 +221,8 @@ export function webgpuFusedAdam(
   }
   const bk = backend as WebGPUBackendLike;
   const f = (...data: number[]) => data.map((x) => ({ type: 'float32' as const, data: [x] }));
-  const newM = bk.runWebGPUProgram(new FusedAdamProgram('m', w.shape), [m, g], 'float32', f(k.beta1, k.oneMinusBeta1));
-  const newV = bk.runWebGPUProgram(new FusedAdamProgram('v', w.shape), [v, g], 'float32', f(k.beta2, k.oneMinusBeta2));
+  const newM = bk.runWebGPUProgram(new FusedAdamProgram('m', w.shape), [m, g, p], 'float32', f(k.beta1, k.oneMinusBeta1));
+  const newV = bk.runWebGPUProgram(new FusedAdamProgram('v', w.shape), [v, g, p], 'float32', f(k.beta2, k.oneMinusBeta2));
   const newW = bk.runWebGPUProgram(
     new FusedAdamProgram('w', w.shape),
     [w, newM, newV, p],

@@ -33,6 +33,19 @@ export interface ApplyUpdateOptions {
   readonly fusedAdam?: boolean;
 }
 
+/** Options of {@link fusedAdamUpdate}. */
+export interface FusedAdamOptions {
+  /**
+   * A one-element float32 tensor, read on the device: the weights and moments change only where it
+   * is greater than 0 (otherwise each keeps its value, bit for bit — a NaN counts as "no"). Nothing is
+   * read back to the CPU, so a GPU backend does not wait. The optimizer's counters (`accBeta1/2`, the
+   * iteration count) and new moment slots advance either way: take an {@link adamUndo} before the
+   * update and restore it when the update turns out skipped. The trainer's on-device non-finite guard
+   * passes its running value here (see `GANTrainerConfig.guardNonFinite`).
+   */
+  readonly guard?: tf.Tensor;
+}
+
 /** Name of the fused Adam kernel this module registers for the `cpu`, `wasm` and `webgpu` backends. */
 export const FUSED_ADAM_KERNEL = 'TfjsGanFusedAdam';
 
@@ -99,8 +112,14 @@ function adamLoop(
 
 type Info = tf.TensorInfo;
 
+/** Whether a kernel's optional `guard` input (a one-element float32 tensor) says "apply": greater than 0. */
+const guardSaysApply = (guard: ArrayLike<number> | undefined): boolean => guard === undefined || (guard[0] as number) > 0;
+
 function inputsOf(inputs: tf.NamedTensorInfoMap): [Info, Info, Info, Info, Info, Info] {
-  const { w, m, v, g, c1, c2 } = inputs;
+  const { w, m, v, g, c1, c2, guard } = inputs;
+  if (guard !== undefined && (guard.dtype !== 'float32' || tf.util.sizeFromShape(guard.shape) !== 1)) {
+    throw new Error(`${FUSED_ADAM_KERNEL}: guard must be one float32 value.`);
+  }
   if (w === undefined || m === undefined || v === undefined || g === undefined || c1 === undefined || c2 === undefined) {
     throw new Error(`${FUSED_ADAM_KERNEL}: inputs w, m, v, g, c1 and c2 are required.`);
   }
@@ -127,7 +146,14 @@ const cpuFusedAdam: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const outM = new Float32Array(n);
   const outV = new Float32Array(n);
   const a = attrs as unknown as FusedAdamAttrs;
-  adamLoop(read(w), read(m), read(v), read(g), outW, outM, outV, a, read(c1)[0] as number, read(c2)[0] as number);
+  const guard = inputs.guard;
+  if (guardSaysApply(guard === undefined ? undefined : read(guard))) {
+    adamLoop(read(w), read(m), read(v), read(g), outW, outM, outV, a, read(c1)[0] as number, read(c2)[0] as number);
+  } else {
+    outW.set(read(w));
+    outM.set(read(m));
+    outV.set(read(v));
+  }
   return [
     b.makeTensorInfo([...w.shape], 'float32', outW),
     b.makeTensorInfo([...m.shape], 'float32', outM),
@@ -137,8 +163,9 @@ const cpuFusedAdam: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 
 /**
  * WebGPU (src/optim/adam-webgpu.ts): one compute shader per variable. Its inputs differ from the
- * other backends': `p = [1 − β1ᵗ, 1 − β2ᵗ, β1, 1 − β1, β2, 1 − β2, ε, −lr]` in one tensor instead of
- * `c1`, `c2` and the attributes (the shader's eight storage buffers leave room for one more input).
+ * other backends': `p = [1 − β1ᵗ, 1 − β2ᵗ, β1, 1 − β1, β2, 1 − β2, ε, −lr, guard]` in one tensor instead of
+ * `c1`, `c2`, the attributes and `guard` (the shader's eight storage buffers leave room for one more input;
+ * `guard` is 1 when the caller gave none).
  */
 const webgpuFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const { w, m, v, g, p } = inputs;
@@ -152,7 +179,7 @@ const webgpuFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   if ([m, v, g].some((x) => tf.util.sizeFromShape(x.shape) !== n)) {
     throw new Error(`${FUSED_ADAM_KERNEL}: w, m, v and g must have the same size.`);
   }
-  if (tf.util.sizeFromShape(p.shape) !== 8) throw new Error(`${FUSED_ADAM_KERNEL} (webgpu): p must hold eight values.`);
+  if (tf.util.sizeFromShape(p.shape) !== 9) throw new Error(`${FUSED_ADAM_KERNEL} (webgpu): p must hold nine values.`);
   return webgpuFusedAdam(backend, { w, m, v, g, p }, attrs as unknown as FusedAdamAttrs);
 };
 
@@ -176,6 +203,17 @@ const wasmFusedAdamKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     const at = (t: tf.TensorInfo) => heapOffset(b, t.dataId);
     // Read after the allocations: they may grow (and replace) the heap's buffer.
     const scalar = (t: tf.TensorInfo) => new Float32Array(memory.buffer, at(t), 1)[0] as number;
+    const guard = inputs.guard;
+    if (!guardSaysApply(guard === undefined ? undefined : [scalar(guard)])) {
+      for (const [from, to] of [
+        [w, outW],
+        [m, outM],
+        [v, outV],
+      ] as const) {
+        new Float32Array(memory.buffer, at(to), n).set(new Float32Array(memory.buffer, at(from), n));
+      }
+      return outs;
+    }
     const a = attrs as unknown as FusedAdamAttrs;
     kernels.adam(
       at(w),
@@ -340,10 +378,14 @@ export function canFuseAdam(optimizer: tf.Optimizer): boolean {
  * @throws {@link GANConfigError} when `optimizer` is not a plain `tf.train.adam` optimizer (see
  *   {@link canFuseAdam}) or a gradient names no registered variable; nothing is changed then.
  */
-export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMap): void {
+export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMap, options: FusedAdamOptions = {}): void {
   if (!canFuseAdam(optimizer)) throw new GANConfigError('optimizer', 'is not a tf.train.adam optimizer (fusedAdamUpdate)');
   const unknown = Object.keys(grads).find((name) => tf.engine().registeredVariables[name] === undefined);
   if (unknown !== undefined) throw new GANConfigError('grads', `no variable is named "${unknown}"`);
+  const { guard } = options;
+  if (guard !== undefined && (guard.isDisposed || guard.dtype !== 'float32' || guard.size !== 1)) {
+    throw new GANConfigError('guard', 'must be a live float32 tensor holding one value');
+  }
   const opt = optimizer as unknown as AdamInternals & tf.Optimizer;
   registerFusedAdamKernels();
   const backendName = tf.getBackend();
@@ -360,14 +402,18 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
     const attrs: FusedAdamAttrs | undefined = fused ? constantsOf(opt) : undefined;
     // WebGPU's kernel takes the corrections and constants in one tensor; on the CPU where tfjs-backend-webgpu
     // keeps such small tensors (the corrections are computed there too), so its one upload is the only cost.
+    // Without a guard the concatenation stays on the CPU; a guard computed on the GPU makes it one small GPU copy.
     const p =
       attrs !== undefined && backendName === 'webgpu'
         ? tf.concat([
             tf.reshape(oneMinusAccBeta1, [1]),
             tf.reshape(oneMinusAccBeta2, [1]),
             (scalars as CachedScalars).constants as tf.Tensor1D,
+            tf.reshape(guard ?? (scalars as CachedScalars).one, [1]),
           ])
         : undefined;
+    const apply = guard !== undefined && attrs === undefined ? tf.greater(tf.reshape(guard, []), 0) : undefined;
+    const guarded = (next: tf.Tensor, old: tf.Tensor) => (apply === undefined ? next : tf.where(apply, next, old));
     Object.keys(grads).forEach((name, i) => {
       const value = tf.engine().registeredVariables[name] as tf.Variable;
       opt.accumulatedFirstMoment[i] ??= {
@@ -386,7 +432,15 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
         const inputs: tf.NamedTensorMap =
           p !== undefined
             ? { w: value, m, v, g: gradient, p }
-            : { w: value, m, v, g: gradient, c1: oneMinusAccBeta1, c2: oneMinusAccBeta2 };
+            : {
+                w: value,
+                m,
+                v,
+                g: gradient,
+                c1: oneMinusAccBeta1,
+                c2: oneMinusAccBeta2,
+                ...(guard === undefined ? {} : { guard: tf.reshape(guard, []) }),
+              };
         const [newValue, newM, newV] = tf
           .engine()
           .runKernel(FUSED_ADAM_KERNEL, inputs, attrs as unknown as tf.NamedAttrMap) as tf.Tensor[];
@@ -401,12 +455,67 @@ export function fusedAdamUpdate(optimizer: tf.Optimizer, grads: tf.NamedTensorMa
       const newV = tf.add(tf.mul(v, s.beta2), tf.mul(tf.square(gradient), s.oneMinusBeta2));
       const mHat = tf.div(newM, oneMinusAccBeta1);
       const vHat = tf.div(newV, oneMinusAccBeta2);
-      m.assign(newM);
-      v.assign(newV);
-      value.assign(tf.add(tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), s.epsilon)), s.negLearningRate), value));
+      const newValue = tf.add(tf.mul(tf.div(mHat, tf.add(tf.sqrt(vHat), s.epsilon)), s.negLearningRate), value);
+      m.assign(guarded(newM, m));
+      v.assign(guarded(newV, v));
+      value.assign(guarded(newValue, value));
     });
     opt.accBeta1.assign(tf.mul(opt.accBeta1, scalars?.beta1 ?? opt.beta1));
     opt.accBeta2.assign(tf.mul(opt.accBeta2, scalars?.beta2 ?? opt.beta2));
   });
   opt.incrementIterations();
+}
+
+/** What {@link adamUndo} returns: puts a `tf.train.adam` optimizer's counters back, or lets them go. */
+export interface AdamUndo {
+  /**
+   * Restores `accBeta1`, `accBeta2` and the iteration count as they were, and disposes the moment
+   * slots created since (the optimizer's weights list is then what it was). The weights and moments
+   * themselves are not touched: a guarded update that was skipped left them as they were.
+   */
+  restore(): void;
+  /** Releases what the undo holds (after {@link AdamUndo.restore}, or instead of it). */
+  dispose(): void;
+}
+
+/**
+ * Remembers the state of a `tf.train.adam` optimizer that {@link fusedAdamUpdate} advances even when
+ * its `guard` skips the update — the bias-correction powers β1ᵗ and β2ᵗ, the iteration count and
+ * the moment slots it creates on a first update — so that a skipped update can be undone exactly.
+ * Holds two scalar references (no copy).
+ *
+ * @throws {@link GANConfigError} when `optimizer` is not a plain `tf.train.adam` optimizer.
+ */
+export function adamUndo(optimizer: tf.Optimizer): AdamUndo {
+  if (!canFuseAdam(optimizer)) throw new GANConfigError('optimizer', 'is not a tf.train.adam optimizer (adamUndo)');
+  const opt = optimizer as unknown as AdamInternals & { iterations_: number | undefined };
+  const accBeta1 = tf.clone(opt.accBeta1);
+  const accBeta2 = tf.clone(opt.accBeta2);
+  const iterations = opt.iterations_;
+  const slots = [opt.accumulatedFirstMoment, opt.accumulatedSecondMoment];
+  const had = slots.map((list) => list.map((entry) => entry !== undefined));
+  let released = false;
+  return {
+    restore() {
+      if (released) throw new GANConfigError('undo', 'was already restored or disposed');
+      opt.accBeta1.assign(accBeta1);
+      opt.accBeta2.assign(accBeta2);
+      opt.iterations_ = iterations;
+      slots.forEach((list, s) => {
+        const existed = had[s] as boolean[];
+        list.forEach((entry, i) => {
+          if (entry === undefined || existed[i] === true) return;
+          entry.variable.dispose();
+          list[i] = undefined;
+        });
+        if (list.length > existed.length) list.length = existed.length;
+      });
+      this.dispose();
+    },
+    dispose() {
+      if (released) return;
+      released = true;
+      tf.dispose([accBeta1, accBeta2]);
+    },
+  };
 }

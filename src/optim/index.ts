@@ -5,9 +5,12 @@
  * @module
  */
 export {
+  type AdamUndo,
   type ApplyUpdateOptions,
+  adamUndo,
   canFuseAdam,
   FUSED_ADAM_KERNEL,
+  type FusedAdamOptions,
   fusedAdamUpdate,
   registerFusedAdamKernels,
   releaseFusedAdam,

@@ -32,7 +32,7 @@ import { type LossName, lossNames, resolveLoss } from '../losses/builtins';
 import type { GANLoss } from '../losses/types';
 import type { LayersGenerator } from '../models/adapters';
 import type { AnyDiscriminator, AnyGenerator, ConditionalGenerator, DiscriminatorFor, Generator } from '../models/types';
-import { releaseFusedAdam } from '../optim/adam';
+import { canFuseAdam, fusedAdamUpdate, releaseFusedAdam } from '../optim/adam';
 import { Random } from '../random';
 import { type CallbackContext, epochLogs, type GANCallback, History, type StepLogs } from './callbacks';
 import {
@@ -47,6 +47,7 @@ import {
   type LabeledData,
   toBatch,
 } from './data';
+import { firstFailedUpdate, type GuardNonFinite, guardStart, nextGuard, type UpdateUndo, updateUndo } from './guard';
 import { assertCounts, fixedSchedule, type UpdateCounts, type UpdateSchedule } from './schedule';
 import {
   applyUpdate,
@@ -57,6 +58,15 @@ import {
   runGenerator,
   type UpdateGradients,
 } from './step';
+
+/** How one step checks its updates (see `GANTrainerConfig.guardNonFinite`), and what undoes them. */
+interface StepCheck {
+  readonly mode: 'off' | 'read-back' | 'on-device';
+  /** On-device: the guard's running value ({@link nextGuard}). */
+  value: tf.Tensor | undefined;
+  /** The undo of each guarded update of the step so far, in order (read-back: only the update in progress). */
+  readonly undos: { readonly which: 'discriminator' | 'generator'; readonly undo: UpdateUndo }[];
+}
 
 /** Draws a batch of latent vectors `[n, latentDim]`; `seed` comes from the trainer's seeded generator. */
 export type NoiseSampler = (shape: [number, number], seed: number) => tf.Tensor2D;
@@ -136,12 +146,26 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
   /** Reject data holding NaN/Infinity before it reaches the models. Default `true`. */
   readonly checkFinite?: boolean;
   /**
-   * Check every update's loss and gradients for NaN/Infinity **before** applying it, and throw a
-   * {@link NonFiniteError} instead — so the weights always stay the last good ones. Costs one
-   * small read-back per update. With `false`, a non-finite loss is still reported by a
-   * `NonFiniteError` after the step, but the weights may already be corrupt. Default `true`.
+   * Check every update's loss and gradients for NaN/Infinity and throw a {@link NonFiniteError}
+   * instead of applying it — so the weights always stay the last good ones. Updates before the failing
+   * one in the step stay applied; the failing update (and any after it) changes nothing: not the
+   * weights, not the optimizer's state, not the models' non-trainable variables (batch norm's moving
+   * statistics), not the trainer's random stream nor a component's plain-data state (a D wrapper's
+   * random stream).
+   *
+   * Two ways to check, with the same outcome:
+   * - `'read-back'`: before each update, a flag is read back to the CPU (one small read per update;
+   *   on a GPU each waits for the work queued before it).
+   * - `'on-device'`: the check runs on the device and the update applies only where it passed
+   *   ({@link fusedAdamUpdate}'s `guard`), so a step reads back once (its losses, as always); a
+   *   failing update and the rest of its step run but change nothing, and the error comes at the end
+   *   of the step. Needs both optimizers to be `tf.train.adam` ones and `fusedAdam` on.
+   *
+   * `true` (the default) is on-device on `webgpu` when it can be, read-back otherwise. With `false`,
+   * a non-finite loss is still reported by a `NonFiniteError` after the step, but the weights may
+   * already be corrupt.
    */
-  readonly guardNonFinite?: boolean;
+  readonly guardNonFinite?: GuardNonFinite;
   /**
    * Install the library's training kernels for backends that lack or mis-implement them
    * or are slow at them — tfjs-backend-wasm (see {@link installWasmTrainingKernels}) and, while the
@@ -226,8 +250,10 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   /** The plain-data part of the configuration, recorded in checkpoints. */
   private readonly recordedConfig: Record<string, unknown>;
   private readonly checkFinite: boolean;
-  private readonly guardNonFinite: boolean;
+  private readonly guardNonFinite: GuardNonFinite;
   private readonly fusedAdam: boolean;
+  /** What an update's forward passes may write besides the weights: the models' non-trainable state variables. */
+  private readonly sideVariables: readonly tf.Variable[];
   private readonly fusedLeakyReluGradient: boolean;
   private readonly webgpuTuneUp: { readonly uploads: boolean; readonly bindGroups: boolean; readonly sums: boolean } | undefined;
   /** The schedule, loss, discriminator (when Checkpointable) and `config.checkpointed`, keys unique. */
@@ -303,8 +329,14 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     this.sampleNoise = typeof noise === 'function' ? noise : noiseSampler(noise);
     this.random = new Random(config.seed);
     this.checkFinite = config.checkFinite ?? true;
-    this.guardNonFinite = config.guardNonFinite ?? true;
+    const guard = config.guardNonFinite ?? true;
+    if (typeof guard !== 'boolean' && guard !== 'read-back' && guard !== 'on-device') {
+      throw new GANConfigError('guardNonFinite', `must be true, false, 'read-back' or 'on-device', got ${JSON.stringify(guard)}`);
+    }
+    this.guardNonFinite = guard;
     this.fusedAdam = config.fusedAdam ?? true;
+    const nonTrainable = (m: AnyGenerator | AnyDiscriminator) => stateOf(m).filter((v) => !m.trainableVariables.includes(v));
+    this.sideVariables = [...nonTrainable(generator), ...nonTrainable(d)];
     this.components = checkpointableComponents([this.schedule, this.loss, discriminator], config.checkpointed ?? []);
     this.recordedConfig = {
       ...(config.schedule === undefined
@@ -317,6 +349,36 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     };
     this.generatorOptimizer = config.generatorOptimizer ?? tf.train.adam(2e-4, 0.5);
     this.discriminatorOptimizer = config.discriminatorOptimizer ?? tf.train.adam(2e-4, 0.5);
+    if (guard === 'on-device' && !this.canGuardOnDevice()) {
+      throw new GANConfigError(
+        'guardNonFinite',
+        "'on-device' applies the updates with the fused Adam: both optimizers must be tf.train.adam ones and fusedAdam must not be false",
+      );
+    }
+  }
+
+  /** Whether the on-device guard can run: both updates go through {@link fusedAdamUpdate}. */
+  private canGuardOnDevice(): boolean {
+    return this.fusedAdam && canFuseAdam(this.generatorOptimizer) && canFuseAdam(this.discriminatorOptimizer);
+  }
+
+  /** How this step checks its updates. */
+  private guardMode(): 'off' | 'read-back' | 'on-device' {
+    const g = this.guardNonFinite;
+    if (g === false) return 'off';
+    if (g === true) return tf.getBackend() === 'webgpu' && this.canGuardOnDevice() ? 'on-device' : 'read-back';
+    return g;
+  }
+
+  /** An undo of what the next update may change besides its weights (see {@link GANTrainerConfig.guardNonFinite}). */
+  private undoFor(optimizer: tf.Optimizer | undefined): UpdateUndo {
+    return updateUndo({
+      variables: this.sideVariables,
+      random: this.random,
+      components: this.components,
+      step: this.globalStep,
+      ...(optimizer === undefined ? {} : { optimizer }),
+    });
   }
 
   /** Global step counter: the number of training steps run so far. */
@@ -368,19 +430,38 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     return this.sampleNoise([n, this.generator.latentDim], this.random.nextSeed());
   }
 
-  /** Runs one step on already validated, trainer-owned batches, then disposes them. */
-  /** Applies one update, first checking (when guarded) that its loss and gradients are finite. */
+  /**
+   * Applies one update and returns its stats. Read-back guard: first checks that its loss and
+   * gradients are finite, else undoes what the update changed (`check.undos`' last entry, taken before
+   * it) and throws. On-device guard: advances the guard's running value and lets it decide, on the
+   * device, whether the update applies.
+   */
   private async apply(
     optimizer: tf.Optimizer,
     update: UpdateGradients,
     which: 'discriminator' | 'generator',
+    check: StepCheck,
   ): Promise<tf.Tensor> {
-    if (this.guardNonFinite) {
+    if (check.mode === 'on-device' && check.value !== undefined) {
+      const next = nextGuard(check.value, [update.stats, ...Object.values(update.grads)]);
+      check.value.dispose();
+      check.value = next;
+      try {
+        fusedAdamUpdate(optimizer, update.grads, { guard: next });
+      } finally {
+        tf.dispose(Object.values(update.grads));
+      }
+      return update.stats;
+    }
+    if (check.mode === 'read-back') {
       const ok = await isUpdateFinite(update);
+      const undo = check.undos.pop()?.undo;
       if (!ok) {
         tf.dispose([update.stats, ...Object.values(update.grads)]);
+        undo?.restore();
         throw new NonFiniteError(this.globalStep, which, 'loss or a gradient');
       }
+      undo?.dispose();
     }
     applyUpdate(optimizer, update, { fusedAdam: this.fusedAdam });
     return update.stats;
@@ -393,50 +474,80 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       discriminator: this.discriminator as AnyDiscriminator,
       loss: this.loss,
     };
+    const mode = this.guardMode();
+    const check: StepCheck = { mode, value: mode === 'on-device' ? guardStart() : undefined, undos: [] };
+    // Guarded: before each update (before its draws), an undo of what it may change besides its weights.
+    const begin = (which: 'discriminator' | 'generator', optimizer: tf.Optimizer) => {
+      if (mode !== 'off') check.undos.push({ which, undo: this.undoFor(mode === 'on-device' ? optimizer : undefined) });
+    };
     const dStats: tf.Tensor[] = [];
     const gStats: tf.Tensor[] = [];
     let m = 0;
     try {
-      for (const real of batches) {
-        m = real.x.shape[0] as number;
-        const z = this.noise(m);
-        const fakeLabels = this.labels(m);
-        const update = discriminatorGradients({
-          ...parts,
-          real: real.x,
-          z,
-          ...(real.labels === undefined ? {} : { realLabels: real.labels }),
-          ...(fakeLabels === undefined ? {} : { fakeLabels }),
-        });
-        tf.dispose([z, fakeLabels as tf.Tensor]);
-        dStats.push(await this.apply(this.discriminatorOptimizer, update, 'discriminator'));
+      try {
+        for (const real of batches) {
+          m = real.x.shape[0] as number;
+          begin('discriminator', this.discriminatorOptimizer);
+          const z = this.noise(m);
+          const fakeLabels = this.labels(m);
+          const update = discriminatorGradients({
+            ...parts,
+            real: real.x,
+            z,
+            ...(real.labels === undefined ? {} : { realLabels: real.labels }),
+            ...(fakeLabels === undefined ? {} : { fakeLabels }),
+          });
+          tf.dispose([z, fakeLabels as tf.Tensor]);
+          dStats.push(await this.apply(this.discriminatorOptimizer, update, 'discriminator', check));
+        }
+        for (let i = 0; i < counts.generator; i++) {
+          begin('generator', this.generatorOptimizer);
+          const z = this.noise(m);
+          const fakeLabels = this.labels(m);
+          const update = generatorGradients({ ...parts, z, ...(fakeLabels === undefined ? {} : { fakeLabels }) });
+          tf.dispose([z, fakeLabels as tf.Tensor]);
+          gStats.push(await this.apply(this.generatorOptimizer, update, 'generator', check));
+        }
+      } catch (err) {
+        tf.dispose([...dStats, ...gStats]);
+        // A kernel or gradient the backend lacks: a BackendSupportError naming the op and backend.
+        throw toBackendSupportError(err) ?? err;
+      } finally {
+        for (const b of batches) disposeBatch(b);
       }
-      for (let i = 0; i < counts.generator; i++) {
-        const z = this.noise(m);
-        const fakeLabels = this.labels(m);
-        const update = generatorGradients({ ...parts, z, ...(fakeLabels === undefined ? {} : { fakeLabels }) });
-        tf.dispose([z, fakeLabels as tf.Tensor]);
-        gStats.push(await this.apply(this.generatorOptimizer, update, 'generator'));
-      }
-    } catch (err) {
+      // One read back per step: [dLoss, dReal, dFake, gLoss] and, guarded on the device, the guard's value.
+      const summary = tf.tidy(() =>
+        tf.concat([
+          tf.mean(tf.stack(dStats), 0),
+          tf.mean(tf.stack(gStats), 0),
+          ...(check.value === undefined ? [] : [check.value]),
+        ]),
+      );
       tf.dispose([...dStats, ...gStats]);
-      // A kernel or gradient the backend lacks: a BackendSupportError naming the op and backend.
-      throw toBackendSupportError(err) ?? err;
+      const values = await summary.data();
+      summary.dispose();
+      const failed = check.value === undefined ? undefined : firstFailedUpdate(values[4] as number);
+      if (failed !== undefined) {
+        // The updates from the failing one on were skipped on the device: undo what they did besides, latest first.
+        for (let j = check.undos.length - 1; j >= failed; j--) check.undos[j]?.undo.restore();
+        throw new NonFiniteError(this.globalStep, check.undos[failed]?.which ?? 'discriminator', 'loss or a gradient');
+      }
+      const [dLoss, dReal, dFake, gLoss] = Array.from(values) as [number, number, number, number];
+      if (!Number.isFinite(dLoss) || !Number.isFinite(gLoss)) {
+        // Only reachable with guardNonFinite: false — the weights may already hold NaN.
+        throw new NonFiniteError(this.globalStep, Number.isFinite(dLoss) ? 'generator' : 'discriminator', 'loss');
+      }
+      return this.record({ dLoss, dReal, dFake, gLoss }, epoch);
     } finally {
-      for (const b of batches) disposeBatch(b);
+      check.value?.dispose();
+      for (const u of check.undos) u.undo.dispose();
     }
-    // One read back per step: [dLoss, dReal, dFake, gLoss].
-    const summary = tf.tidy(() => tf.concat([tf.mean(tf.stack(dStats), 0), tf.mean(tf.stack(gStats), 0)]));
-    tf.dispose([...dStats, ...gStats]);
-    const values = await summary.data();
-    summary.dispose();
-    const [dLoss, dReal, dFake, gLoss] = Array.from(values) as [number, number, number, number];
-    if (!Number.isFinite(dLoss) || !Number.isFinite(gLoss)) {
-      // Only reachable with guardNonFinite: false — the weights may already hold NaN.
-      throw new NonFiniteError(this.globalStep, Number.isFinite(dLoss) ? 'generator' : 'discriminator', 'loss');
-    }
+  }
+
+  /** Counts a finished step: its logs, in the trainer's history and to an adaptive schedule. */
+  private record(losses: Pick<StepLogs, 'dLoss' | 'dReal' | 'dFake' | 'gLoss'>, epoch: number): StepLogs {
     const step = this.globalStep++;
-    const logs: StepLogs = { step, epoch, dLoss, dReal, dFake, gLoss };
+    const logs: StepLogs = { step, epoch, ...losses };
     this.history.steps.push(logs);
     // Adaptive schedules (adaptiveSchedule) see every step's numbers before the next step asks for counts.
     this.schedule.observe?.(logs);
@@ -845,7 +956,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       ...pick('noise', (v) => v === 'normal' || v === 'uniform'),
       ...pick('seed', Number.isFinite),
       ...pick('checkFinite', (v) => typeof v === 'boolean'),
-      ...pick('guardNonFinite', (v) => typeof v === 'boolean'),
+      ...pick('guardNonFinite', (v) => typeof v === 'boolean' || v === 'read-back' || v === 'on-device'),
       ...config,
       loss,
       generatorOptimizer: config.generatorOptimizer ?? optimizerFromRecord(header.optimizers.generator),

@@ -23,6 +23,7 @@ interface PageApi {
     lastHits: number;
   }>;
   webgpuFusedAdam(): Promise<{ plain: number[][]; fused: number[][]; programs: string[] }>;
+  webgpuGuard(): Promise<{ values: number[]; programs: string[]; skippedUnchanged: boolean }>;
 }
 
 let session: BrowserSession | undefined;
@@ -84,6 +85,18 @@ describe.runIf(browser.run)(`backends in a real browser (${browser.reason})`, ()
         });
       });
       expect(worst).toBeLessThan(1e-6); // SwiftShader: 0
+    },
+  );
+
+  it.runIf(CI || available.webgpu === null)(
+    "the on-device non-finite guard's shader and a guarded fused Adam work on Chromium's WebGPU",
+    async () => {
+      const r = await (session as BrowserSession).page.evaluate(() => (globalThis as unknown as PageApi).webgpuGuard());
+      expect(r.values).toEqual([2, 3, -2, -3, -2, -3]);
+      // One program per six tensors: 1 + 1 + 1 + 1 + 1 + 3.
+      expect(r.programs.filter((p) => p.startsWith('tfjsGanGuardStep'))).toHaveLength(8);
+      expect(r.programs).toHaveLength(8);
+      expect(r.skippedUnchanged).toBe(true);
     },
   );
 

@@ -11,6 +11,7 @@ import {
   fusedAdamUpdate,
   installWasmTrainingKernels,
   installWebGPUTuneUp,
+  nextGuard,
   releaseFusedAdam,
   selectBackend,
   uninstallWebGPUTuneUp,
@@ -162,4 +163,73 @@ async function webgpuFusedAdam(): Promise<{ plain: number[][]; fused: number[][]
   return { plain, fused, programs };
 }
 
-Object.assign(globalThis, { availability, conformance, defaults, wasmSimd, webgpuBindGroups, webgpuFusedAdam, ready: true });
+/**
+ * The on-device non-finite guard on Chromium's WebGPU: `nextGuard`'s values for a few updates (a NaN,
+ * an infinity, overflowing finite values, 13 tensors in three programs), its programs' shader keys, and
+ * whether a fused Adam update whose guard says no left the weight and its moments as they were.
+ */
+async function webgpuGuard(): Promise<{ values: number[]; programs: string[]; skippedUnchanged: boolean }> {
+  await selectBackend(['webgpu']);
+  const backend = tf.backend() as unknown as { recordAndSubmit: (program: object, ...rest: unknown[]) => void };
+  const recordAndSubmit = backend.recordAndSubmit;
+  const programs: string[] = [];
+  const cases: [number, number[][]][] = [
+    [1, [[1, -2], [0.5]]],
+    [2, [[3e38, 3e38], [-0]]],
+    [2, [[1, Number.NaN]]],
+    [3, [[2], [Number.NEGATIVE_INFINITY]]],
+    [-2, [[1]]],
+    [3, [...Array.from({ length: 12 }, (_, i) => [i, i + 0.5]), [Number.POSITIVE_INFINITY]]],
+  ];
+  const values: number[] = [];
+  for (const [previous, tensors] of cases) {
+    const before = tf.tensor1d([previous]);
+    const ts = tensors.map((t) => tf.tensor1d(t));
+    backend.recordAndSubmit = function (this: unknown, program: object, ...rest: unknown[]) {
+      programs.push((program as { shaderKey: string }).shaderKey);
+      return recordAndSubmit.call(this, program, ...rest);
+    };
+    let next: tf.Tensor;
+    try {
+      next = nextGuard(before, ts);
+    } finally {
+      backend.recordAndSubmit = recordAndSubmit;
+    }
+    values.push((await next.data())[0] as number);
+    tf.dispose([before, next, ...ts]);
+  }
+  const w = tf.variable(tf.randomNormal([130, 7], 0, 1, 'float32', 1), true, 'browser-guard-w');
+  const opt = tf.train.adam(0.01);
+  const grads = (seed: number) => ({ [w.name]: tf.randomNormal([130, 7], 0, 1, 'float32', seed) });
+  const g1 = grads(2);
+  fusedAdamUpdate(opt, g1); // moments made and moved
+  const slots = opt as unknown as Record<'accumulatedFirstMoment' | 'accumulatedSecondMoment', { variable: tf.Variable }[]>;
+  const state = () =>
+    Promise.all(
+      [w, slots.accumulatedFirstMoment[0]?.variable, slots.accumulatedSecondMoment[0]?.variable].map(async (t) =>
+        Array.from(await (t as tf.Tensor).data()),
+      ),
+    );
+  const before = await state();
+  const g2 = grads(3);
+  const no = tf.tensor1d([0]);
+  fusedAdamUpdate(opt, g2, { guard: no });
+  const after = await state();
+  const skippedUnchanged = JSON.stringify(after) === JSON.stringify(before);
+  releaseFusedAdam(opt);
+  opt.dispose();
+  tf.dispose([w, no, ...Object.values(g1), ...Object.values(g2)]);
+  await tf.setBackend('cpu');
+  return { values, programs, skippedUnchanged };
+}
+
+Object.assign(globalThis, {
+  availability,
+  conformance,
+  defaults,
+  wasmSimd,
+  webgpuBindGroups,
+  webgpuFusedAdam,
+  webgpuGuard,
+  ready: true,
+});

@@ -1,0 +1,282 @@
+import * as tf from '@tensorflow/tfjs-core';
+import '@tensorflow/tfjs-backend-wasm';
+import { afterAll, describe, expect, it } from 'vitest';
+import {
+  adamUndo,
+  FUSED_ADAM_KERNEL,
+  firstFailedUpdate,
+  fusedAdamUpdate,
+  GANConfigError,
+  GANTrainer,
+  type GANTrainerConfig,
+  guardStart,
+  NonFiniteError,
+  nextGuard,
+  registerFusedAdamKernels,
+  releaseFusedAdam,
+} from '../src/index';
+import { everything, run, trainer } from './fixtures/guard';
+import { ringData, smallModels } from './fixtures/models';
+
+// The non-finite guard's on-device check (nextGuard, fusedAdamUpdate's guard, the trainer's
+// 'on-device' mode) against its read-back check: the same decisions, the same trainer state after.
+
+const BIG = 3e38; // finite in float32, but two of them sum to Infinity
+
+afterAll(async () => {
+  await tf.setBackend('cpu');
+});
+
+async function guardValues(previous: number, tensors: number[][]): Promise<number> {
+  const before = tf.tensor1d([previous]);
+  const ts = tensors.map((t) => tf.tensor1d(t));
+  const held = tf.memory().numTensors;
+  const next = nextGuard(before, ts);
+  expect(tf.memory().numTensors).toBe(held + 1);
+  expect(next.shape).toEqual([1]);
+  const [value] = await next.data();
+  tf.dispose([before, next, ...ts]);
+  return value as number;
+}
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`nextGuard on ${backend}`, () => {
+    it('counts finite updates and keeps the index of the first that is not', async () => {
+      await tf.setBackend(backend);
+      expect(await guardValues(1, [[1, -2, 3], [0.5]])).toBe(2);
+      expect(await guardValues(3, [[-0, 0]])).toBe(4);
+      expect(
+        await guardValues(2, [
+          [BIG, BIG, 1],
+          [-BIG, -BIG],
+        ]),
+      ).toBe(3); // element-wise: no overflowing sum
+      expect(await guardValues(2, [[1, Number.NaN]])).toBe(-2);
+      expect(await guardValues(1, [[Number.POSITIVE_INFINITY]])).toBe(-1);
+      expect(await guardValues(4, [[2], [Number.NEGATIVE_INFINITY, 1]])).toBe(-4);
+      expect(await guardValues(-2, [[1, 2]])).toBe(-2); // failed earlier: stays
+      expect(await guardValues(-2, [[Number.NaN]])).toBe(-2);
+      expect(await guardValues(5, [])).toBe(6);
+      const ints = tf.tensor1d([1, 2], 'int32');
+      const g = nextGuard(tf.tensor1d([1]), [ints]);
+      expect(Array.from(await g.data())).toEqual([2]);
+      tf.dispose([ints, g]);
+      expect([1, 2, 7].map(firstFailedUpdate)).toEqual([undefined, undefined, undefined]);
+      expect([-1, -2, -5].map(firstFailedUpdate)).toEqual([0, 1, 4]);
+      const start = guardStart();
+      expect(Array.from(await start.data())).toEqual([1]);
+      start.dispose();
+    });
+  });
+}
+
+// ---------------------------------------------------------------------------------------------
+// fusedAdamUpdate's guard and adamUndo
+
+const SHAPES = [[7, 5], [5], [1027]];
+
+function problem(seed: number) {
+  const vars = SHAPES.map((s, i) => tf.tidy(() => tf.variable(tf.randomNormal(s, 0, 1, 'float32', seed + i))));
+  const grads = (step: number) =>
+    Object.fromEntries(vars.map((v, i) => [v.name, tf.randomNormal(v.shape, 0, 1, 'float32', 100 * step + i)]));
+  return { vars, grads };
+}
+
+async function adamState(opt: tf.Optimizer, vars: tf.Variable[]): Promise<number[][]> {
+  const weights = await opt.getWeights();
+  const out = [...vars.map((v) => Array.from(v.dataSync())), ...weights.map((w) => Array.from(w.tensor.dataSync()))];
+  weights[0]?.tensor.dispose();
+  return out;
+}
+
+/**
+ * Applies the gradients of every step with `guard` values (a skipped step is undone with adamUndo) on
+ * one problem, and tfjs's own Adam on the steps whose guard is above 0 on an equal problem.
+ */
+async function guardedAgainstPlain(guards: number[]): Promise<{ guarded: number[][]; plain: number[][] }> {
+  const a = problem(1);
+  const b = problem(1);
+  const plain = tf.train.adam(1e-2, 0.5, 0.999);
+  const fused = tf.train.adam(1e-2, 0.5, 0.999);
+  for (const [s, value] of guards.entries()) {
+    const gb = b.grads(s);
+    const guard = tf.tensor1d([value]);
+    const undo = adamUndo(fused);
+    const before = await adamState(fused, b.vars);
+    fusedAdamUpdate(fused, gb, { guard });
+    if (value > 0) {
+      undo.dispose();
+      const ga = a.grads(s);
+      (plain as tf.Optimizer).applyGradients(ga);
+      tf.dispose(Object.values(ga));
+    } else {
+      // Skipped: weights and moments as they were, bit for bit; only the iteration count moved...
+      const after = await adamState(fused, b.vars);
+      const iter = SHAPES.length;
+      expect(after[iter]).toEqual([(before[iter]?.[0] as number) + 1]);
+      for (const [i, values] of before.entries()) if (i !== iter) expect(after[i]).toEqual(values);
+      if (before.length === iter + 1)
+        expect(
+          after
+            .slice(iter + 1)
+            .flat()
+            .every((x) => x === 0),
+        ).toBe(true); // new slots: zeros
+      // ...and the counters put back by the undo.
+      undo.restore();
+      expect(await adamState(fused, b.vars)).toEqual(before);
+    }
+    tf.dispose([guard, ...Object.values(gb)]);
+  }
+  const result = { guarded: await adamState(fused, b.vars), plain: await adamState(plain, a.vars) };
+  expect(fused.iterations).toBe(plain.iterations);
+  plain.dispose();
+  fused.dispose();
+  releaseFusedAdam(fused);
+  tf.dispose([...a.vars, ...b.vars]);
+  return result;
+}
+
+const GUARDS = [0, 1, 3, -2, Number.NaN, 2, 0, 5];
+
+for (const backend of ['cpu', 'wasm'] as const) {
+  describe(`fusedAdamUpdate with a guard on ${backend}`, () => {
+    it('applies where the guard is above 0 (the same bits as tf.train.adam), skips elsewhere; adamUndo puts the counters back', async () => {
+      const isTest = tf.env().getBool('IS_TEST');
+      tf.env().set('IS_TEST', false);
+      await tf.setBackend(backend);
+      try {
+        const start = tf.memory().numTensors;
+        const { guarded, plain } = await guardedAgainstPlain(GUARDS);
+        expect(guarded).toEqual(plain);
+        expect(tf.memory().numTensors).toBe(start);
+      } finally {
+        tf.env().set('IS_TEST', isTest);
+      }
+    });
+
+    it('without the kernel (tfjs ops): the same', async () => {
+      await tf.setBackend(backend);
+      registerFusedAdamKernels();
+      const kernel = tf.getKernel(FUSED_ADAM_KERNEL, backend);
+      if (kernel === undefined) throw new Error(`the ${backend} fused Adam kernel should be registered`);
+      tf.unregisterKernel(FUSED_ADAM_KERNEL, backend);
+      try {
+        const { guarded, plain } = await guardedAgainstPlain(GUARDS);
+        expect(guarded).toEqual(plain);
+      } finally {
+        tf.registerKernel(kernel);
+      }
+    });
+  });
+}
+
+describe('fusedAdamUpdate guard and adamUndo: bad input', () => {
+  it('a guard that is not one live float32 value is refused before anything changes; an undo restores once', async () => {
+    await tf.setBackend('cpu');
+    const { vars, grads } = problem(2);
+    const opt = tf.train.adam(1e-3);
+    const g = grads(0);
+    const disposed = tf.scalar(1);
+    disposed.dispose();
+    for (const bad of [tf.tensor1d([1, 1]), tf.tensor1d([1], 'int32'), disposed]) {
+      expect(() => fusedAdamUpdate(opt, g, { guard: bad })).toThrow(GANConfigError);
+      bad.dispose();
+    }
+    expect(opt.iterations).toBe(0);
+    expect(await opt.getWeights()).toHaveLength(1); // no moment slots made
+    expect(() => adamUndo(tf.train.sgd(0.1))).toThrow(GANConfigError);
+    const undo = adamUndo(opt);
+    undo.restore();
+    expect(() => undo.restore()).toThrow(GANConfigError);
+    undo.dispose(); // harmless
+    opt.dispose();
+    tf.dispose([...vars, ...Object.values(g)]);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// The trainer: 'on-device' against 'read-back'
+
+describe("the trainer's guard: 'on-device' and 'read-back' end in the same state", () => {
+  // Step 2 (the third) holds D updates d5, d6 and G updates g5, g6.
+  for (const failAt of ['d5', 'd6', 'g5', 'g6']) {
+    it(`a non-finite update at ${failAt}: the same error, the same state after it and after one more step`, async () => {
+      await tf.setBackend('cpu');
+      const readBack = await run('read-back', failAt);
+      const onDevice = await run('on-device', failAt);
+      for (const r of [readBack, onDevice]) {
+        expect(r.error).toBeInstanceOf(NonFiniteError);
+        expect((r.error as NonFiniteError).step).toBe(2);
+        expect((r.error as NonFiniteError).loss).toBe(failAt.startsWith('d') ? 'discriminator' : 'generator');
+        expect(r.next.step).toBe(2);
+      }
+      expect(onDevice.afterError).toBe(readBack.afterError);
+      expect(onDevice.afterNext).toBe(readBack.afterNext);
+      expect(onDevice.next).toEqual(readBack.next);
+      // A failure at the step's first update leaves everything as before the step: weights, batch
+      // norm's moving statistics, moments, counters, both random streams.
+      if (failAt === 'd5') expect(readBack.afterError).toBe(readBack.beforeStep);
+      else expect(readBack.afterError).not.toBe(readBack.beforeStep);
+    });
+  }
+
+  it('without a failure, the same losses and state bit for bit; no tensor left behind', async () => {
+    await tf.setBackend('cpu');
+    const states: string[] = [];
+    const logs: unknown[] = [];
+    for (const mode of ['read-back', 'on-device', false] as const) {
+      const t = trainer(mode, undefined);
+      const data = ringData(64, 4);
+      await t.fit(data, { batchSize: 8, epochs: 1 });
+      const held = tf.memory().numTensors;
+      const history = await t.fit(data, { batchSize: 8, epochs: 1 });
+      expect(tf.memory().numTensors).toBe(held);
+      logs.push(history.steps.map((s) => [s.dLoss, s.dReal, s.dFake, s.gLoss]));
+      states.push(await everything(t));
+      data.dispose();
+      t.dispose();
+    }
+    expect(states[1]).toBe(states[0]);
+    expect(states[2]).toBe(states[0]);
+    expect(logs[1]).toEqual(logs[0]);
+  });
+
+  it("reads back once per step on-device, once per update more with 'read-back'", async () => {
+    await tf.setBackend('cpu');
+    const reads: Record<string, number> = {};
+    for (const mode of ['read-back', 'on-device', true] as const) {
+      const t = trainer(mode, undefined, { discriminatorSteps: 1, generatorSteps: 1 });
+      const data = ringData(32, 4);
+      const backend = tf.backend() as unknown as { read: (...a: unknown[]) => Promise<unknown> };
+      const read = backend.read;
+      let count = 0;
+      backend.read = function (this: unknown, ...a: unknown[]) {
+        count++;
+        return read.apply(this, a);
+      };
+      try {
+        await t.fit(data, { batchSize: 8, epochs: 1 }); // 4 steps of one D and one G update
+      } finally {
+        backend.read = read;
+      }
+      reads[String(mode)] = count;
+      data.dispose();
+      t.dispose();
+    }
+    // fit checks the data once, then each step reads its losses (and, read-back, one flag per update).
+    expect(reads).toEqual({ 'read-back': 1 + 4 * 3, 'on-device': 1 + 4, true: 1 + 4 * 3 }); // true: read-back on cpu
+  });
+
+  it('refuses a mode it cannot run, before anything is built', () => {
+    const { generator, discriminator } = smallModels(1);
+    const bad = (extra: Partial<GANTrainerConfig>) => () => new GANTrainer({ generator, discriminator, ...extra });
+    expect(bad({ guardNonFinite: 'sometimes' as never })).toThrow(GANConfigError);
+    expect(bad({ guardNonFinite: 'on-device', discriminatorOptimizer: tf.train.sgd(0.1) })).toThrow(
+      /'on-device' applies the updates with the fused Adam/,
+    );
+    expect(bad({ guardNonFinite: 'on-device', fusedAdam: false })).toThrow(GANConfigError);
+    const ok = new GANTrainer({ generator, discriminator, guardNonFinite: 'read-back', generatorOptimizer: tf.train.sgd(0.1) });
+    ok.dispose();
+  });
+});
