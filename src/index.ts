@@ -45,6 +45,7 @@ export {
   type HiddenActivation,
 } from './models/presets';
 export { SeededDropout, type SeededDropoutArgs } from './models/dropout';
+export { noteForwardState, recordForwardState } from './models/forward-state';
 
 export type { GANLoss, DiscriminatorLossContext, GeneratorLossContext } from './losses/types';
 export * as losses from './losses/index';

@@ -605,6 +605,17 @@ function webgpuTuneUpSuite(): void {
           expect(keys).toHaveLength(programs);
           tf.dispose([before, next, ...ts]);
         }
+        // int32 and bool tensors are finite by their type: not read (on webgpu a cast of int32 to float32
+        // keeps the integer buffer, which a float shader cannot read); work queued beside them is unharmed.
+        const ints = tf.tensor1d([1, 2], 'int32');
+        const flags = tf.tensor1d([true, false], 'bool');
+        const nan = tf.tensor1d([Number.NaN]);
+        const one = tf.tensor1d([1]);
+        const queued = tf.mul(tf.tensor1d([3]), 10);
+        const a = nextGuard(one, [ints, flags]);
+        const b = nextGuard(one, [ints, nan]);
+        expect([...(await a.data()), ...(await b.data()), ...(await queued.data())]).toEqual([2, -1, 30]);
+        tf.dispose([ints, flags, nan, one, queued, a, b]);
       } finally {
         await tf.setBackend('cpu');
       }

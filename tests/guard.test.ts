@@ -3,6 +3,8 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   adamUndo,
+  conditionalMlpDiscriminator,
+  conditionalMlpGenerator,
   FUSED_ADAM_KERNEL,
   firstFailedUpdate,
   fusedAdamUpdate,
@@ -12,10 +14,13 @@ import {
   guardStart,
   NonFiniteError,
   nextGuard,
+  noteForwardState,
+  recordForwardState,
   registerFusedAdamKernels,
   releaseFusedAdam,
+  stabilizers,
 } from '../src/index';
-import { everything, run, trainer } from './fixtures/guard';
+import { everything, failingLoss, run, trainer } from './fixtures/guard';
 import { ringData, smallModels } from './fixtures/models';
 
 // The non-finite guard's on-device check (nextGuard, fusedAdamUpdate's guard, the trainer's
@@ -69,6 +74,31 @@ for (const backend of ['cpu', 'wasm'] as const) {
     });
   });
 }
+
+describe('noteForwardState / recordForwardState', () => {
+  it('records the notes made while f runs (also when it throws), nested recordings apart; outside, notes are dropped', () => {
+    const log: string[] = [];
+    noteForwardState(() => log.push('dropped'));
+    const outer: (() => void)[] = [];
+    const inner: (() => void)[] = [];
+    const result = recordForwardState(outer, () => {
+      noteForwardState(() => log.push('a'));
+      recordForwardState(inner, () => noteForwardState(() => log.push('inner')));
+      noteForwardState(() => log.push('b'));
+      return 7;
+    });
+    expect(result).toBe(7);
+    expect(() =>
+      recordForwardState(outer, () => {
+        noteForwardState(() => log.push('c'));
+        throw new Error('f failed');
+      }),
+    ).toThrow('f failed');
+    noteForwardState(() => log.push('dropped too'));
+    for (const undo of [...outer, ...inner]) undo();
+    expect(log).toEqual(['a', 'b', 'c', 'inner']);
+  });
+});
 
 // ---------------------------------------------------------------------------------------------
 // fusedAdamUpdate's guard and adamUndo
@@ -220,6 +250,103 @@ describe("the trainer's guard: 'on-device' and 'read-back' end in the same state
       else expect(readBack.afterError).not.toBe(readBack.beforeStep);
     });
   }
+
+  it("an update that throws after one the guard skipped: the skipped one's NonFiniteError, the same state", async () => {
+    await tf.setBackend('cpu');
+    // d5 is not finite; on-device, d6 and g5 still run, and g5's loss throws. (Not one more step: the
+    // loss's own call counter, JavaScript state the guard knows nothing of, differs between the modes.)
+    const states: string[] = [];
+    for (const mode of ['read-back', 'on-device'] as const) {
+      const t = trainer(mode, 'd5', { loss: failingLoss('d5', 'g5') });
+      const batch = ringData(16, 3);
+      await t.step(batch);
+      await t.step(batch);
+      const before = await everything(t);
+      const held = tf.memory().numTensors;
+      const error = await t.step(batch).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NonFiniteError);
+      expect((error as NonFiniteError).loss).toBe('discriminator');
+      states.push(await everything(t));
+      expect(states.at(-1)).toBe(before);
+      if (mode === 'on-device') expect(tf.memory().numTensors).toBe(held);
+      batch.dispose();
+      t.dispose();
+    }
+    expect(states[1]).toBe(states[0]);
+    // Without an earlier failure, the error itself comes through — and a throwing loss leaks nothing
+    // (tfjs-core keeps the forward pass's tensors for the backward pass it never runs; they are released).
+    for (const mode of ['read-back', 'on-device', false] as const) {
+      for (const throwAt of ['d4', 'g3']) {
+        const t = trainer(mode, undefined, { loss: failingLoss(undefined, throwAt) });
+        const batch = ringData(16, 3);
+        await t.step(batch); // the optimizers' state made
+        const held = tf.memory().numTensors;
+        await expect(t.step(batch)).rejects.toThrow('boom');
+        expect(tf.memory().numTensors).toBe(held);
+        batch.dispose();
+        t.dispose();
+      }
+    }
+  });
+
+  it("a failure at a new trainer's first update leaves it as new (no moment slots made)", async () => {
+    await tf.setBackend('cpu');
+    const after: string[] = [];
+    for (const mode of ['read-back', 'on-device'] as const) {
+      const t = trainer(mode, 'd1');
+      const batch = ringData(16, 3);
+      const fresh = await everything(t);
+      await expect(t.step(batch)).rejects.toThrow(NonFiniteError);
+      const state = await everything(t);
+      expect(state).toBe(fresh);
+      expect(await t.discriminatorOptimizer.getWeights()).toHaveLength(1); // the iteration count only
+      await t.step(batch);
+      after.push(state + (await everything(t)));
+      batch.dispose();
+      t.dispose();
+    }
+    expect(after[1]).toBe(after[0]);
+  });
+
+  it("a disposed generator EMA among the checkpointed components does not stop training (it is not the update's)", async () => {
+    await tf.setBackend('cpu');
+    const { generator, discriminator } = smallModels(1);
+    const ema = stabilizers.generatorEma(generator);
+    ema.dispose();
+    const t = new GANTrainer({ generator, discriminator, checkpointed: [ema] });
+    const batch = ringData(16, 3);
+    await t.step(batch);
+    const held = tf.memory().numTensors;
+    await t.step(batch);
+    expect(tf.memory().numTensors).toBe(held);
+    batch.dispose();
+    t.dispose();
+  });
+
+  it('a conditional GAN (labels drawn from the random stream): the same error and state', async () => {
+    await tf.setBackend('cpu');
+    const states: string[] = [];
+    for (const mode of ['read-back', 'on-device'] as const) {
+      const t = new GANTrainer({
+        generator: conditionalMlpGenerator({ numClasses: 3, latentDim: 4, hiddenUnits: [16], outputShape: [2], seed: 1 }),
+        discriminator: conditionalMlpDiscriminator({ numClasses: 3, inputShape: [2], hiddenUnits: [16], seed: 2 }),
+        seed: 5,
+        loss: failingLoss('d2'),
+        guardNonFinite: mode,
+      });
+      const batch = { x: ringData(12, 3), labels: tf.tensor1d([0, 1, 2, 0, 1, 2, 0, 1, 2, 0, 1, 2], 'int32') };
+      await t.step(batch);
+      const error = await t.step(batch).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(NonFiniteError);
+      expect((error as NonFiniteError).loss).toBe('discriminator');
+      const after = await everything(t as unknown as GANTrainer);
+      await t.step(batch);
+      states.push(after + (await everything(t as unknown as GANTrainer)));
+      tf.dispose([batch.x, batch.labels]);
+      t.dispose();
+    }
+    expect(states[1]).toBe(states[0]);
+  });
 
   it('without a failure, the same losses and state bit for bit; no tensor left behind', async () => {
     await tf.setBackend('cpu');

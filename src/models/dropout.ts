@@ -9,6 +9,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import * as tfl from '@tensorflow/tfjs-layers';
 import { GANConfigError } from '../errors';
+import { noteForwardState } from './forward-state';
 
 /** Configuration of {@link SeededDropout} (also its serialised form). */
 export interface SeededDropoutArgs {
@@ -25,7 +26,8 @@ export interface SeededDropoutArgs {
  * comment); identity at inference. Registered for (de)serialisation as `TfjsGanSeededDropout`.
  * The call counter lives in JavaScript: a run resumed from a checkpoint draws its masks afresh from
  * the seed (the weights resume exactly; the masks after the resume are a different, equally valid draw),
- * so a model with dropout does not resume bit for bit.
+ * so a model with dropout does not resume bit for bit. An update the trainer's non-finite guard undoes
+ * puts the counter back ({@link noteForwardState}).
  *
  * @throws {@link GANConfigError} for a rate outside [0, 1) or a seed that is not an integer.
  */
@@ -51,7 +53,12 @@ export class SeededDropout extends tfl.layers.Layer {
     const x = Array.isArray(inputs) ? (inputs[0] as tf.Tensor) : inputs;
     if (kwargs.training !== true || this.rate === 0) return x; // as tfjs-layers' own dropout does
     // A distinct seed per call: golden-ratio steps of the counter mixed into the layer's seed.
-    const seed = (Math.imul(this.calls++, 0x9e3779b1) ^ this.seed) >>> 0;
+    const calls = this.calls++;
+    // An update the non-finite guard undoes gives its masks back: the next update draws them again.
+    noteForwardState(() => {
+      this.calls = calls;
+    });
+    const seed = (Math.imul(calls, 0x9e3779b1) ^ this.seed) >>> 0;
     return tf.dropout(x, this.rate, undefined, seed);
   }
 

@@ -14,6 +14,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { GUARD_STEP_KERNEL, registerGuardStepKernel } from '../backends/webgpu-guard';
 import type { Checkpointable, JsonValue } from '../io/checkpoint';
+import type { recordForwardState } from '../models/forward-state';
 import { type AdamUndo, adamUndo } from '../optim/adam';
 import type { Random } from '../random';
 
@@ -35,12 +36,14 @@ export function guardStart(): tf.Tensor1D {
  * and `−(i + 1)` once update `i` (0-based) was the first that was not; it stays there. So an update
  * is applied exactly while the value is above 0, and {@link firstFailedUpdate} reads it.
  *
- * Exact: an element counts as not finite when it is NaN or ±∞ (no sum that could overflow). On
- * `webgpu`, one compute shader per six tensors ({@link GUARD_STEP_KERNEL}); elsewhere tfjs ops.
+ * Exact: an element counts as not finite when it is NaN or ±∞ (no sum that could overflow); tensors
+ * that are not float32 (int32, bool) are finite by their type and not read. On `webgpu`, one compute
+ * shader per six tensors ({@link GUARD_STEP_KERNEL}); elsewhere tfjs ops.
  */
 export function nextGuard(previous: tf.Tensor, tensors: readonly tf.Tensor[]): tf.Tensor1D {
   return tf.tidy(() => {
-    const floats = tensors.map((t) => (t.dtype === 'float32' ? t : tf.cast(t, 'float32')));
+    // int32 and bool values are always finite. (Not cast either: on webgpu a cast from int32 keeps the integer buffer.)
+    const floats = tensors.filter((t) => t.dtype === 'float32');
     const before = tf.reshape(previous, [1]);
     if (tf.getBackend() === 'webgpu' && registerGuardStepKernel()) {
       const inputs: tf.NamedTensorMap = { previous: before };
@@ -61,6 +64,11 @@ export function firstFailedUpdate(value: number): number | undefined {
 
 /** What {@link updateUndo} returns. */
 export interface UpdateUndo {
+  /**
+   * The undo functions noted during the update (see {@link recordForwardState}: pass this array); they
+   * run first on restore, latest first.
+   */
+  readonly noted: (() => void)[];
   /** Puts everything back as it was when the undo was taken, and releases it. */
   restore(): void;
   /** Releases what the undo holds, restoring nothing. */
@@ -77,9 +85,9 @@ export interface UpdateSideState {
   /** The trainer's random stream (noise and labels are drawn from it). */
   readonly random: Random;
   /**
-   * Components whose state may change during an update (a D wrapper's own random stream): those whose
-   * `checkpointState()` holds only plain data are saved and put back with `prepareRestore`; one
-   * holding tensors (a generator EMA, which changes only between steps) is left alone.
+   * Components whose state may change during an update — the loss and the discriminator (a D
+   * wrapper's own random stream): those whose `checkpointState()` holds only plain data are saved and
+   * put back with `prepareRestore`; one holding tensors is left alone.
    */
   readonly components: readonly Checkpointable[];
   /** The trainer's global step, passed to `prepareRestore`. */
@@ -88,16 +96,23 @@ export interface UpdateSideState {
   readonly optimizer?: tf.Optimizer;
 }
 
-/** Takes an undo of `side` before an update. */
+/** Takes an undo of `side` before an update. Nothing is held if this throws. */
 export function updateUndo(side: UpdateSideState): UpdateUndo {
-  const values = side.variables.map((v) => tf.clone(v));
-  const randomState = side.random.state;
   const components: [Checkpointable, { readonly [key: string]: JsonValue }][] = [];
   for (const c of side.components) {
     const state = c.checkpointState();
     if (Object.keys(state.tensors).length === 0) components.push([c, structuredClone(state.data)]);
   }
-  const adam: AdamUndo | undefined = side.optimizer === undefined ? undefined : adamUndo(side.optimizer);
+  const randomState = side.random.state;
+  const noted: (() => void)[] = [];
+  const values = side.variables.map((v) => tf.clone(v));
+  let adam: AdamUndo | undefined;
+  try {
+    adam = side.optimizer === undefined ? undefined : adamUndo(side.optimizer);
+  } catch (e) {
+    tf.dispose(values);
+    throw e;
+  }
   let released = false;
   const dispose = () => {
     if (released) return;
@@ -106,8 +121,10 @@ export function updateUndo(side: UpdateSideState): UpdateUndo {
     adam?.dispose();
   };
   return {
+    noted,
     restore() {
       if (released) return;
+      for (let i = noted.length - 1; i >= 0; i--) noted[i]?.();
       side.variables.forEach((v, i) => {
         v.assign(values[i] as tf.Tensor);
       });

@@ -73,6 +73,31 @@ export interface UpdateGradients {
   readonly stats: tf.Tensor1D;
 }
 
+/** The parts of tfjs-core's engine state a failed gradient computation leaves behind (tfjs 4.x). */
+interface TapeState {
+  gradientDepth: number;
+  activeTape: { saved?: tf.Tensor[] }[] | null;
+}
+
+/**
+ * `tf.variableGrads`, except that when `f` (a model or a loss) or the backward pass throws, the
+ * tensors tfjs-core kept for the backward pass are released: tfjs-core disposes them only after a
+ * backward pass that succeeded, so every failed outermost gradient computation leaked them (a step
+ * whose loss throws: dozens of tensors).
+ */
+function variableGrads(f: () => tf.Scalar, varList: tf.Variable[]): { value: tf.Scalar; grads: tf.NamedTensorMap } {
+  try {
+    return tf.variableGrads(f, varList);
+  } catch (e) {
+    const state = (tf.engine() as unknown as { state: TapeState }).state;
+    if (state.gradientDepth === 0 && state.activeTape != null) {
+      for (const node of state.activeTape) tf.dispose(node.saved ?? []);
+      state.activeTape = null;
+    }
+    throw e;
+  }
+}
+
 /**
  * The gradients of D's loss on a real batch and `G(z)` with respect to
  * `discriminator.trainableVariables` only (nothing is applied).
@@ -83,7 +108,7 @@ export function discriminatorGradients(args: Omit<DiscriminatorStepArgs, 'optimi
     // G(z) is computed outside the gradient tape: D's update needs no path into G.
     const fake = runGenerator(generator, z, true, fakeLabels);
     let probabilities: tf.Tensor | undefined;
-    const { value, grads } = tf.variableGrads(() => {
+    const { value, grads } = variableGrads(() => {
       const r = runDiscriminator(discriminator, real, true, realLabels);
       const f = runDiscriminator(discriminator, fake, true, fakeLabels);
       const realLogits = r.logits;
@@ -117,7 +142,7 @@ export function discriminatorGradients(args: Omit<DiscriminatorStepArgs, 'optimi
 export function generatorGradients(args: Omit<GeneratorStepArgs, 'optimizer'>): UpdateGradients {
   const { generator, discriminator, loss, z, fakeLabels } = args;
   return tf.tidy(() => {
-    const { value, grads } = tf.variableGrads(() => {
+    const { value, grads } = variableGrads(() => {
       const fake = runGenerator(generator, z, true, fakeLabels);
       const f = runDiscriminator(discriminator, fake, true, fakeLabels);
       const context: GeneratorLossContext = {

@@ -31,6 +31,7 @@ import { parseJsonData } from '../io/safe-json';
 import { type LossName, lossNames, resolveLoss } from '../losses/builtins';
 import type { GANLoss } from '../losses/types';
 import type { LayersGenerator } from '../models/adapters';
+import { recordForwardState } from '../models/forward-state';
 import type { AnyDiscriminator, AnyGenerator, ConditionalGenerator, DiscriminatorFor, Generator } from '../models/types';
 import { canFuseAdam, fusedAdamUpdate, releaseFusedAdam } from '../optim/adam';
 import { Random } from '../random';
@@ -254,6 +255,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   private readonly fusedAdam: boolean;
   /** What an update's forward passes may write besides the weights: the models' non-trainable state variables. */
   private readonly sideVariables: readonly tf.Variable[];
+  /** The components an update may change (the loss and the discriminator, when Checkpointable). */
+  private readonly forwardComponents: readonly Checkpointable[];
   private readonly fusedLeakyReluGradient: boolean;
   private readonly webgpuTuneUp: { readonly uploads: boolean; readonly bindGroups: boolean; readonly sums: boolean } | undefined;
   /** The schedule, loss, discriminator (when Checkpointable) and `config.checkpointed`, keys unique. */
@@ -338,6 +341,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     const nonTrainable = (m: AnyGenerator | AnyDiscriminator) => stateOf(m).filter((v) => !m.trainableVariables.includes(v));
     this.sideVariables = [...nonTrainable(generator), ...nonTrainable(d)];
     this.components = checkpointableComponents([this.schedule, this.loss, discriminator], config.checkpointed ?? []);
+    this.forwardComponents = this.components.filter((c) => c === (this.loss as unknown) || c === (discriminator as unknown));
     this.recordedConfig = {
       ...(config.schedule === undefined
         ? { discriminatorSteps: config.discriminatorSteps ?? 1, generatorSteps: config.generatorSteps ?? 1 }
@@ -375,7 +379,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     return updateUndo({
       variables: this.sideVariables,
       random: this.random,
-      components: this.components,
+      components: this.forwardComponents,
       step: this.globalStep,
       ...(optimizer === undefined ? {} : { optimizer }),
     });
@@ -480,6 +484,11 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     const begin = (which: 'discriminator' | 'generator', optimizer: tf.Optimizer) => {
       if (mode !== 'off') check.undos.push({ which, undo: this.undoFor(mode === 'on-device' ? optimizer : undefined) });
     };
+    // An update's forward and backward passes, with what layers note of their JavaScript state (SeededDropout's counter).
+    const passes = <T>(f: () => T): T => {
+      const undo = check.undos.at(-1)?.undo;
+      return undo === undefined ? f() : recordForwardState(undo.noted, f);
+    };
     const dStats: tf.Tensor[] = [];
     const gStats: tf.Tensor[] = [];
     let m = 0;
@@ -490,26 +499,45 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
           begin('discriminator', this.discriminatorOptimizer);
           const z = this.noise(m);
           const fakeLabels = this.labels(m);
-          const update = discriminatorGradients({
-            ...parts,
-            real: real.x,
-            z,
-            ...(real.labels === undefined ? {} : { realLabels: real.labels }),
-            ...(fakeLabels === undefined ? {} : { fakeLabels }),
-          });
-          tf.dispose([z, fakeLabels as tf.Tensor]);
+          let update: UpdateGradients;
+          try {
+            update = passes(() =>
+              discriminatorGradients({
+                ...parts,
+                real: real.x,
+                z,
+                ...(real.labels === undefined ? {} : { realLabels: real.labels }),
+                ...(fakeLabels === undefined ? {} : { fakeLabels }),
+              }),
+            );
+          } finally {
+            tf.dispose([z, fakeLabels as tf.Tensor]);
+          }
           dStats.push(await this.apply(this.discriminatorOptimizer, update, 'discriminator', check));
         }
         for (let i = 0; i < counts.generator; i++) {
           begin('generator', this.generatorOptimizer);
           const z = this.noise(m);
           const fakeLabels = this.labels(m);
-          const update = generatorGradients({ ...parts, z, ...(fakeLabels === undefined ? {} : { fakeLabels }) });
-          tf.dispose([z, fakeLabels as tf.Tensor]);
+          let update: UpdateGradients;
+          try {
+            update = passes(() => generatorGradients({ ...parts, z, ...(fakeLabels === undefined ? {} : { fakeLabels }) }));
+          } finally {
+            tf.dispose([z, fakeLabels as tf.Tensor]);
+          }
           gStats.push(await this.apply(this.generatorOptimizer, update, 'generator', check));
         }
       } catch (err) {
         tf.dispose([...dStats, ...gStats]);
+        // Guarded on the device, an earlier update may have been skipped: the read-back guard would have
+        // stopped there, with its NonFiniteError and nothing after it done.
+        if (check.value !== undefined) {
+          const value = await check.value.data().then(
+            (v) => v[0] as number,
+            () => 1, // the backend itself failed: nothing to tell
+          );
+          this.undoFailed(check, value);
+        }
         // A kernel or gradient the backend lacks: a BackendSupportError naming the op and backend.
         throw toBackendSupportError(err) ?? err;
       } finally {
@@ -526,12 +554,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       tf.dispose([...dStats, ...gStats]);
       const values = await summary.data();
       summary.dispose();
-      const failed = check.value === undefined ? undefined : firstFailedUpdate(values[4] as number);
-      if (failed !== undefined) {
-        // The updates from the failing one on were skipped on the device: undo what they did besides, latest first.
-        for (let j = check.undos.length - 1; j >= failed; j--) check.undos[j]?.undo.restore();
-        throw new NonFiniteError(this.globalStep, check.undos[failed]?.which ?? 'discriminator', 'loss or a gradient');
-      }
+      if (check.value !== undefined) this.undoFailed(check, values[4] as number);
       const [dLoss, dReal, dFake, gLoss] = Array.from(values) as [number, number, number, number];
       if (!Number.isFinite(dLoss) || !Number.isFinite(gLoss)) {
         // Only reachable with guardNonFinite: false — the weights may already hold NaN.
@@ -542,6 +565,17 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       check.value?.dispose();
       for (const u of check.undos) u.undo.dispose();
     }
+  }
+
+  /**
+   * On-device guard: when the guard's value read back says an update was not finite, undoes what it and
+   * every later update did besides their (skipped) weights, latest first, and throws its NonFiniteError.
+   */
+  private undoFailed(check: StepCheck, value: number): void {
+    const failed = firstFailedUpdate(value);
+    if (failed === undefined) return;
+    for (let j = check.undos.length - 1; j >= failed; j--) check.undos[j]?.undo.restore();
+    throw new NonFiniteError(this.globalStep, check.undos[failed]?.which ?? 'discriminator', 'loss or a gradient');
   }
 
   /** Counts a finished step: its logs, in the trainer's history and to an adaptive schedule. */
