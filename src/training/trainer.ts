@@ -544,12 +544,10 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
         for (const b of batches) disposeBatch(b);
       }
       // One read back per step: [dLoss, dReal, dFake, gLoss] and, guarded on the device, the guard's value.
+      // The mean of one update's stats is those stats (no stack and mean: on a GPU, three dispatches fewer).
+      const meanOf = (stats: tf.Tensor[]) => (stats.length === 1 ? (stats[0] as tf.Tensor) : tf.mean(tf.stack(stats), 0));
       const summary = tf.tidy(() =>
-        tf.concat([
-          tf.mean(tf.stack(dStats), 0),
-          tf.mean(tf.stack(gStats), 0),
-          ...(check.value === undefined ? [] : [check.value]),
-        ]),
+        tf.concat([meanOf(dStats), meanOf(gStats), ...(check.value === undefined ? [] : [check.value])]),
       );
       tf.dispose([...dStats, ...gStats]);
       const values = await summary.data();
