@@ -3,8 +3,10 @@ import '@tensorflow/tfjs-backend-wasm';
 import { afterAll, describe, expect, it } from 'vitest';
 import {
   adamUndo,
+  type Checkpointable,
   conditionalMlpDiscriminator,
   conditionalMlpGenerator,
+  type Discriminator,
   FUSED_ADAM_KERNEL,
   firstFailedUpdate,
   fusedAdamUpdate,
@@ -318,6 +320,60 @@ describe("the trainer's guard: 'on-device' and 'read-back' end in the same state
     await t.step(batch);
     const held = tf.memory().numTensors;
     await t.step(batch);
+    expect(tf.memory().numTensors).toBe(held);
+    batch.dispose();
+    t.dispose();
+  });
+
+  it('a checkpointed component a custom D changes: put back in both modes; an optimizer that throws leaks nothing', async () => {
+    await tf.setBackend('cpu');
+    for (const mode of ['read-back', 'on-device'] as const) {
+      const calls = { n: 0 };
+      const counter: Checkpointable = {
+        checkpointKey: 'calls',
+        checkpointState: () => ({ data: { n: calls.n }, tensors: {} }),
+        prepareRestore: (state) => () => {
+          calls.n = Number(state?.data.n ?? 0);
+        },
+      };
+      const { generator, discriminator: inner } = smallModels(1);
+      const discriminator: Discriminator = {
+        inputShape: inner.inputShape,
+        get trainableVariables() {
+          return inner.trainableVariables;
+        },
+        apply: (x, o) => {
+          if (o.training) calls.n++;
+          return inner.apply(x, o) as tf.Tensor;
+        },
+      };
+      const t = new GANTrainer({
+        generator,
+        discriminator,
+        checkpointed: [counter],
+        loss: failingLoss('d2'),
+        guardNonFinite: mode,
+      });
+      const batch = ringData(16, 3);
+      await t.step(batch); // d1, g1
+      const before = calls.n;
+      await expect(t.step(batch)).rejects.toThrow(NonFiniteError); // d2 fails (on-device: g2 runs too)
+      expect(calls.n).toBe(before);
+      batch.dispose();
+      t.dispose();
+    }
+    // The optimizer itself throws: the update's tensors are released.
+    const t = trainer('read-back', undefined, { fusedAdam: false });
+    const batch = ringData(16, 3);
+    await t.step(batch);
+    const held = tf.memory().numTensors;
+    const opt = t.discriminatorOptimizer;
+    const apply = opt.applyGradients;
+    opt.applyGradients = () => {
+      throw new Error('optimizer failed');
+    };
+    await expect(t.step(batch)).rejects.toThrow('optimizer failed');
+    opt.applyGradients = apply;
     expect(tf.memory().numTensors).toBe(held);
     batch.dispose();
     t.dispose();

@@ -85,9 +85,10 @@ export interface UpdateSideState {
   /** The trainer's random stream (noise and labels are drawn from it). */
   readonly random: Random;
   /**
-   * Components whose state may change during an update — the loss and the discriminator (a D
-   * wrapper's own random stream): those whose `checkpointState()` holds only plain data are saved and
-   * put back with `prepareRestore`; one holding tensors is left alone.
+   * Components whose state may change during an update (a D wrapper's own random stream, also inside a
+   * custom D given as `checkpointed`): those whose `checkpointState()` holds only plain data are saved
+   * and put back with `prepareRestore`; one holding tensors (a generator EMA, which changes only between
+   * steps) or unable to give its state now (a disposed EMA) is left alone.
    */
   readonly components: readonly Checkpointable[];
   /** The trainer's global step, passed to `prepareRestore`. */
@@ -100,7 +101,12 @@ export interface UpdateSideState {
 export function updateUndo(side: UpdateSideState): UpdateUndo {
   const components: [Checkpointable, { readonly [key: string]: JsonValue }][] = [];
   for (const c of side.components) {
-    const state = c.checkpointState();
+    let state: ReturnType<Checkpointable['checkpointState']>;
+    try {
+      state = c.checkpointState();
+    } catch {
+      continue; // it cannot be saved now (a disposed EMA): not state an update changes
+    }
     if (Object.keys(state.tensors).length === 0) components.push([c, structuredClone(state.data)]);
   }
   const randomState = side.random.state;

@@ -255,8 +255,6 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   private readonly fusedAdam: boolean;
   /** What an update's forward passes may write besides the weights: the models' non-trainable state variables. */
   private readonly sideVariables: readonly tf.Variable[];
-  /** The components an update may change (the loss and the discriminator, when Checkpointable). */
-  private readonly forwardComponents: readonly Checkpointable[];
   private readonly fusedLeakyReluGradient: boolean;
   private readonly webgpuTuneUp: { readonly uploads: boolean; readonly bindGroups: boolean; readonly sums: boolean } | undefined;
   /** The schedule, loss, discriminator (when Checkpointable) and `config.checkpointed`, keys unique. */
@@ -341,7 +339,6 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     const nonTrainable = (m: AnyGenerator | AnyDiscriminator) => stateOf(m).filter((v) => !m.trainableVariables.includes(v));
     this.sideVariables = [...nonTrainable(generator), ...nonTrainable(d)];
     this.components = checkpointableComponents([this.schedule, this.loss, discriminator], config.checkpointed ?? []);
-    this.forwardComponents = this.components.filter((c) => c === (this.loss as unknown) || c === (discriminator as unknown));
     this.recordedConfig = {
       ...(config.schedule === undefined
         ? { discriminatorSteps: config.discriminatorSteps ?? 1, generatorSteps: config.generatorSteps ?? 1 }
@@ -379,7 +376,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     return updateUndo({
       variables: this.sideVariables,
       random: this.random,
-      components: this.forwardComponents,
+      components: this.components,
       step: this.globalStep,
       ...(optimizer === undefined ? {} : { optimizer }),
     });
@@ -446,29 +443,34 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     which: 'discriminator' | 'generator',
     check: StepCheck,
   ): Promise<tf.Tensor> {
-    if (check.mode === 'on-device' && check.value !== undefined) {
-      const next = nextGuard(check.value, [update.stats, ...Object.values(update.grads)]);
-      check.value.dispose();
-      check.value = next;
-      try {
-        fusedAdamUpdate(optimizer, update.grads, { guard: next });
-      } finally {
-        tf.dispose(Object.values(update.grads));
+    try {
+      if (check.mode === 'on-device' && check.value !== undefined) {
+        const next = nextGuard(check.value, [update.stats, ...Object.values(update.grads)]);
+        check.value.dispose();
+        check.value = next;
+        try {
+          fusedAdamUpdate(optimizer, update.grads, { guard: next });
+        } finally {
+          tf.dispose(Object.values(update.grads));
+        }
+        return update.stats;
       }
+      if (check.mode === 'read-back') {
+        const ok = await isUpdateFinite(update);
+        const undo = check.undos.pop()?.undo;
+        if (!ok) {
+          undo?.restore();
+          throw new NonFiniteError(this.globalStep, which, 'loss or a gradient');
+        }
+        undo?.dispose();
+      }
+      applyUpdate(optimizer, update, { fusedAdam: this.fusedAdam });
       return update.stats;
+    } catch (e) {
+      // Whatever failed (the check, the optimizer), the update's tensors are ours to release (again is harmless).
+      tf.dispose([update.stats, ...Object.values(update.grads)]);
+      throw e;
     }
-    if (check.mode === 'read-back') {
-      const ok = await isUpdateFinite(update);
-      const undo = check.undos.pop()?.undo;
-      if (!ok) {
-        tf.dispose([update.stats, ...Object.values(update.grads)]);
-        undo?.restore();
-        throw new NonFiniteError(this.globalStep, which, 'loss or a gradient');
-      }
-      undo?.dispose();
-    }
-    applyUpdate(optimizer, update, { fusedAdam: this.fusedAdam });
-    return update.stats;
   }
 
   /** Runs one step on already validated, trainer-owned batches, then disposes them. */
