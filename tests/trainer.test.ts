@@ -384,3 +384,26 @@ describe('GANTrainer', () => {
     data.dispose();
   });
 });
+
+describe('step logs', () => {
+  it('hold no −0 (a checkpoint stores its history as JSON, where −0 is 0)', async () => {
+    await tf.setBackend('cpu');
+    const ns = losses.nonSaturating();
+    // G's loss is exactly −0: a positive number times −0.
+    const loss: GANLoss = {
+      ...ns,
+      name: 'minus-zero',
+      generator: (c) => tf.mul(tf.add(tf.abs(tf.sum(c.fakeLogits)), 1), -0) as tf.Scalar,
+    };
+    const t = new GANTrainer({
+      generator: mlpGenerator({ latentDim: 3, hiddenUnits: [8], outputShape: [2], seed: 1 }),
+      discriminator: mlpDiscriminator({ inputShape: [2], hiddenUnits: [8], seed: 2 }),
+      loss,
+    });
+    const batch = tf.randomNormal([8, 2], 0, 1, 'float32', 1);
+    const logs = await t.step(batch);
+    expect(Object.is(logs.gLoss, 0)).toBe(true);
+    batch.dispose();
+    t.dispose();
+  });
+});

@@ -555,7 +555,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       const values = await summary.data();
       summary.dispose();
       if (check.value !== undefined) this.undoFailed(check, values[4] as number);
-      const [dLoss, dReal, dFake, gLoss] = Array.from(values) as [number, number, number, number];
+      // + 0 turns a −0 into +0 (and nothing else): a checkpoint's JSON history stores −0 as 0, so logs never hold −0.
+      const [dLoss, dReal, dFake, gLoss] = Array.from(values, (v) => v + 0) as [number, number, number, number];
       if (!Number.isFinite(dLoss) || !Number.isFinite(gLoss)) {
         // Only reachable with guardNonFinite: false — the weights may already hold NaN.
         throw new NonFiniteError(this.globalStep, Number.isFinite(dLoss) ? 'generator' : 'discriminator', 'loss');
