@@ -4,6 +4,7 @@
 import { existsSync } from 'node:fs';
 import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
+import { meanProbabilities } from '../src/backends/webgpu-losses';
 import {
   FUSED_ADAM_KERNEL,
   fusedAdamUpdate,
@@ -135,8 +136,20 @@ function webgpuTuneUpSuite(): void {
         };
         await uploads(); // fill tfjs's buffer pool
         const stock = await uploads();
-        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true, bindGroups: true, sums: true });
-        expect(installWebGPUTuneUp()).toEqual({ webgpuAvailable: true, uploads: true, bindGroups: true, sums: true }); // idempotent
+        expect(installWebGPUTuneUp()).toEqual({
+          webgpuAvailable: true,
+          uploads: true,
+          bindGroups: true,
+          sums: true,
+          losses: true,
+        });
+        expect(installWebGPUTuneUp()).toEqual({
+          webgpuAvailable: true,
+          uploads: true,
+          bindGroups: true,
+          sums: true,
+          losses: true,
+        }); // idempotent
         await uploads();
         const tuned = await uploads();
         expect(tuned.out).toEqual(stock.out);
@@ -218,6 +231,7 @@ function webgpuTuneUpSuite(): void {
           uploads: false,
           bindGroups: true,
           sums: true,
+          losses: true,
         });
         const tuned = await iterate(12);
         expect(tuned.out.slice(0, 6)).toEqual(stock.out); // bit for bit
@@ -569,6 +583,77 @@ function webgpuTuneUpSuite(): void {
           p.dispose();
         }
         tf.dispose(Object.values(t));
+      } finally {
+        await tf.setBackend('cpu');
+      }
+    });
+
+    it("the fused cross-entropy losses: tfjs's values and gradients bit for bit, one dispatch each way, and uninstall", async () => {
+      await tf.setBackend('webgpu');
+      try {
+        for (const n of [1, 7, 100, 5000, 40000]) {
+          // GPU-resident logits (outputs of a GPU op), as D's are; with NaN, ±∞ and huge values among them.
+          const [x, y] = tf.tidy(() => {
+            const base = tf.mul(tf.randomNormal([n, 1], 0, 4, 'float32', n), 1);
+            const all =
+              n < 100
+                ? base
+                : tf.concat([
+                    base,
+                    tf.tensor2d([[Number.NaN], [Number.POSITIVE_INFINITY], [Number.NEGATIVE_INFINITY], [90], [-90]]),
+                  ]);
+            return [tf.mul(all, 1), tf.mul(all, -0.5)];
+          }) as [tf.Tensor, tf.Tensor];
+          // label smoothing 0.1: D's real target 0.9 (the general form); 0: target 1. D's fake target is 0.
+          for (const labelSmoothing of [0, 0.1]) {
+            const run = async () => {
+              const { result, keys } = await dispatchesDuring(() =>
+                tf.tidy(() => {
+                  const dLoss = (a: tf.Tensor, b: tf.Tensor) =>
+                    losses.minimax({ labelSmoothing }).discriminator({ realLogits: a, fakeLogits: b } as never);
+                  const gLoss = (a: tf.Tensor) => losses.nonSaturating().generator({ fakeLogits: a } as never);
+                  const d = tf.grads(dLoss)([x, y]);
+                  const g = tf.valueAndGrad(gLoss)(y);
+                  return [dLoss(x, y), ...d, g.value, g.grad];
+                }),
+              );
+              const values = await read(result);
+              tf.dispose(result);
+              return { values, keys };
+            };
+            uninstallWebGPUTuneUp();
+            const plain = await run();
+            installWebGPUTuneUp();
+            const fused = await run();
+            expect(fused.values).toEqual(plain.values); // SwiftShader: bit for bit
+            // D's two terms (twice: in tf.grads and alone) and G's: 5 forward, 3 backward.
+            expect(fused.keys.filter((k) => k.startsWith('tfjsGanBceMean_'))).toHaveLength(5);
+            expect(fused.keys.filter((k) => k.startsWith('tfjsGanBceMeanGrad_'))).toHaveLength(3);
+            expect(fused.keys.length).toBeLessThan(plain.keys.length - 10);
+          }
+          tf.dispose([x, y]);
+        }
+        // D's mean probabilities for the logs: one dispatch instead of Sigmoid, Mean (twice) and Pack.
+        for (const n of [3, 100, 5000]) {
+          const [r, f] = tf.tidy(() => [
+            tf.mul(tf.randomNormal([n, 1], 0, 3, 'float32', 1), 1),
+            tf.mul(tf.randomNormal([n, 1], 0, 3, 'float32', 2), 1),
+          ]);
+          uninstallWebGPUTuneUp();
+          const plain = await dispatchesDuring(() => meanProbabilities(r, f));
+          installWebGPUTuneUp();
+          const fused = await dispatchesDuring(() => meanProbabilities(r, f));
+          expect(await read([fused.result])).toEqual(await read([plain.result]));
+          expect(fused.keys).toHaveLength(1);
+          expect(plain.keys.length).toBeGreaterThanOrEqual(4);
+          const other = tf.tidy(() => tf.mul(tf.randomNormal([n + 1, 1], 0, 3, 'float32', 3), 1));
+          const mixed = await dispatchesDuring(() => meanProbabilities(r, other)); // sizes differ: tfjs's ops
+          expect(mixed.keys.some((k) => k.startsWith('tfjsGanMeanSigmoids'))).toBe(false);
+          tf.dispose([r, f, other, plain.result, fused.result, mixed.result]);
+        }
+        expect(uninstallWebGPUTuneUp()).toBe(true);
+        expect(tf.getKernel('TfjsGanBceMean', 'webgpu')).toBeUndefined();
+        expect(tf.getKernel('TfjsGanMeanSigmoids', 'webgpu')).toBeUndefined();
       } finally {
         await tf.setBackend('cpu');
       }

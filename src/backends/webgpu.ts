@@ -1,6 +1,7 @@
 /**
  * A tune-up for tfjs-backend-webgpu: uploads through `GPUQueue.writeBuffer`, a cache of the bind
- * groups its dispatches create, and sums over leading axes without a transpose (src/backends/webgpu-sum.ts).
+ * groups its dispatches create, sums over leading axes without a transpose (src/backends/webgpu-sum.ts)
+ * and the built-in cross-entropy losses in one dispatch each way (src/backends/webgpu-losses.ts).
  *
  * tfjs-backend-webgpu uploads a tensor's values (every `tf.scalar`, every number an op turns into a
  * tensor, every batch of noise drawn in JavaScript) by creating a new buffer mapped at creation —
@@ -24,6 +25,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { GANConfigError } from '../errors';
+import { fusedLossesInstalled, installFusedLosses, uninstallFusedLosses } from './webgpu-losses';
 import { columnSumsInstalled, installColumnSums, uninstallColumnSums } from './webgpu-sum';
 
 /** Options of {@link installWebGPUTuneUp}. */
@@ -47,6 +49,12 @@ export interface WebGPUTuneUpOptions {
    * (src/backends/webgpu-sum.ts). Replaces `Sum` and `Mean` in tfjs's kernel registry for webgpu. Default `true`.
    */
   readonly sums?: boolean;
+  /**
+   * The built-in losses' mean binary cross-entropy of logits (minimax, non-saturating) in one dispatch
+   * forward and one backward instead of tfjs's seven or so (src/backends/webgpu-losses.ts; the same
+   * operations in the same order). Registers tfjs-gan's own kernels for webgpu. Default `true`.
+   */
+  readonly losses?: boolean;
 }
 
 /** What {@link installWebGPUTuneUp} did. */
@@ -59,6 +67,8 @@ export interface WebGPUTuneUpReport {
   readonly bindGroups: boolean;
   /** Whether sums over leading axes skip tfjs's transpose after this call (installed by it or earlier). */
   readonly sums: boolean;
+  /** Whether the built-in cross-entropy losses run fused after this call (installed by it or earlier). */
+  readonly losses: boolean;
   /** Why a part could not be installed (a tfjs-backend-webgpu whose internals differ from 4.22's), if one could not. */
   readonly reason?: string;
 }
@@ -375,10 +385,12 @@ function uninstallBindGroups(b: WebGPUBackendInternals): boolean {
 /**
  * Installs the WebGPU tune-up on the `webgpu` backend tfjs has created (call it after
  * `tf.setBackend('webgpu')`; the trainer does it at every `step`/`fit` while `backendTuneUp` is on):
- * uploads through `queue.writeBuffer`, the bind group cache, and sums over leading axes without a
- * transpose (`sums`). Idempotent; a part left out (`false`) is not installed, but one already
- * installed stays. Results are unchanged, bit for bit: the same values reach the same buffers, and
- * the sums add the same numbers in the same order. Switch it off with
+ * uploads through `queue.writeBuffer`, the bind group cache, sums over leading axes without a
+ * transpose (`sums`) and the built-in cross-entropy losses in one dispatch each way (`losses`).
+ * Idempotent; a part left out (`false`) is not installed, but one already installed stays. Results
+ * are unchanged: the same values reach the same buffers, the sums add the same numbers in the same
+ * order, and the fused losses run tfjs's own shader code in tfjs's order (bit for bit on SwiftShader;
+ * a GPU's shader compiler may fuse a multiply-add differently). Switch it off with
  * {@link uninstallWebGPUTuneUp}.
  *
  * @throws {GANConfigError} `bindGroupCacheSize` is not a positive integer (nothing is changed).
@@ -386,7 +398,7 @@ function uninstallBindGroups(b: WebGPUBackendInternals): boolean {
  * @example
  * ```ts
  * await tf.setBackend('webgpu');
- * installWebGPUTuneUp(); // { webgpuAvailable: true, uploads: true, bindGroups: true, sums: true }
+ * installWebGPUTuneUp(); // { webgpuAvailable: true, uploads: true, bindGroups: true, sums: true, losses: true }
  * ```
  */
 export function installWebGPUTuneUp(options: WebGPUTuneUpOptions = {}): WebGPUTuneUpReport {
@@ -395,7 +407,7 @@ export function installWebGPUTuneUp(options: WebGPUTuneUpOptions = {}): WebGPUTu
     throw new GANConfigError('bindGroupCacheSize', `must be a positive integer, got ${String(capacity)}`);
   }
   const b = webgpuBackend();
-  if (b === undefined) return { webgpuAvailable: false, uploads: false, bindGroups: false, sums: false };
+  if (b === undefined) return { webgpuAvailable: false, uploads: false, bindGroups: false, sums: false, losses: false };
   const reasons: string[] = [];
   if ((options.uploads ?? true) && !isPatched(b)) {
     const missing = internalsMissing(b);
@@ -415,11 +427,13 @@ export function installWebGPUTuneUp(options: WebGPUTuneUpOptions = {}): WebGPUTu
   if ((options.sums ?? true) && !installColumnSums()) {
     reasons.push("webgpu's Sum or Mean is missing or someone else's (left alone)");
   }
+  if (options.losses ?? true) installFusedLosses();
   const report = {
     webgpuAvailable: true,
     uploads: isPatched(b),
     bindGroups: bindGroupsInstalled(b),
     sums: columnSumsInstalled(),
+    losses: fusedLossesInstalled(),
   };
   return reasons.length === 0 ? report : { ...report, reason: reasons.join('; ') };
 }
@@ -427,12 +441,13 @@ export function installWebGPUTuneUp(options: WebGPUTuneUpOptions = {}): WebGPUTu
 /** Removes the tune-up of {@link installWebGPUTuneUp}, all parts; returns whether any was installed. */
 export function uninstallWebGPUTuneUp(): boolean {
   const sums = uninstallColumnSums(); // the kernel registry's, with or without a backend instance
+  const losses = uninstallFusedLosses();
   const b = webgpuBackend();
-  if (b === undefined) return sums;
+  if (b === undefined) return sums || losses;
   const uploads = isPatched(b);
   if (uploads) unpatchMethod(b, 'uploadToGPU', ORIGINAL);
   const bindGroups = uninstallBindGroups(b);
-  return uploads || bindGroups || sums;
+  return uploads || bindGroups || sums || losses;
 }
 
 /**

@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { bceMean } from '../backends/webgpu-losses';
 import { GANConfigError } from '../errors';
 import type { DiscriminatorLossContext, GANLoss, GeneratorLossContext } from './types';
 
@@ -24,10 +25,12 @@ function smoothing(options: CrossEntropyLossOptions): number {
   return s;
 }
 
-/** Mean binary cross-entropy of logits against a constant target t: softplus(l) − t·l. */
+/**
+ * Mean binary cross-entropy of logits against a constant target t: softplus(l) − t·l (softplus(−l)
+ * for t = 1). On webgpu with the tune-up's `losses` part, one dispatch each way (the same operations).
+ */
 function bceWithLogits(logits: tf.Tensor, target: number): tf.Scalar {
-  const loss = target === 1 ? tf.softplus(tf.neg(logits)) : tf.sub(tf.softplus(logits), tf.mul(logits, target));
-  return tf.mean(loss);
+  return bceMean(logits, target);
 }
 
 /** −E[log D(x)] − E[log(1 − D(G(z)))], the discriminator side of the paper's value function. */

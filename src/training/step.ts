@@ -1,4 +1,5 @@
 import * as tf from '@tensorflow/tfjs-core';
+import { meanProbabilities } from '../backends/webgpu-losses';
 import { GANConfigError } from '../errors';
 import type { DiscriminatorLossContext, GANLoss, GeneratorLossContext } from '../losses/types';
 import type { AnyDiscriminator, AnyGenerator, DiscriminatorOutput } from '../models/types';
@@ -63,8 +64,6 @@ export function runDiscriminator(
   return out instanceof tf.Tensor ? { logits: out } : out;
 }
 
-const meanProbability = (logits: tf.Tensor): tf.Scalar => tf.mean(tf.sigmoid(logits));
-
 /** Gradients of one update, not yet applied, with the numbers it reports. The caller disposes both. */
 export interface UpdateGradients {
   /** Gradients keyed by variable name, in `trainableVariables` order. */
@@ -126,7 +125,7 @@ export function discriminatorGradients(args: Omit<DiscriminatorStepArgs, 'optimi
         ...(f.classLogits === undefined ? {} : { fakeClassLogits: f.classLogits }),
       };
       const lossValue = loss.discriminator(context);
-      probabilities = tf.keep(tf.stack([meanProbability(realLogits), meanProbability(fakeLogits)]));
+      probabilities = tf.keep(meanProbabilities(realLogits, fakeLogits));
       return lossValue;
     }, discriminator.trainableVariables as tf.Variable[]);
     const stats = tf.concat([tf.reshape(value, [1]), probabilities as tf.Tensor]) as tf.Tensor1D;

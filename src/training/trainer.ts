@@ -102,6 +102,11 @@ export interface BackendTuneUpOptions extends WasmTuneUpOptions {
   /** On `webgpu`, sum over leading axes (bias gradients) without tfjs's transpose ({@link installWebGPUTuneUp}). Default `true`. */
   readonly webgpuSums?: boolean;
   /**
+   * On `webgpu`, the built-in cross-entropy losses' mean in one dispatch forward and one backward
+   * ({@link installWebGPUTuneUp}, part `losses`). Default `true`.
+   */
+  readonly webgpuLosses?: boolean;
+  /**
    * Differentiate LeakyReLU with one fused kernel on cpu, wasm and webgpu instead of tfjs's six
    * ({@link installFusedLeakyReluGradient}; global, like the rest). Default `true`.
    */
@@ -170,11 +175,11 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
   /**
    * Install the library's training kernels for backends that lack or mis-implement them
    * or are slow at them — tfjs-backend-wasm (see {@link installWasmTrainingKernels}) and, while the
-   * active backend is `webgpu`, uploads through `queue.writeBuffer`, cached bind groups and sums without transposes (see {@link installWebGPUTuneUp}),
+   * active backend is `webgpu`, uploads through `queue.writeBuffer`, cached bind groups, sums without transposes and fused cross-entropy losses (see {@link installWebGPUTuneUp}),
    * a fused LeakyReLU gradient on cpu, wasm and webgpu ({@link installFusedLeakyReluGradient}), and
    * lazy gradients for tfjs's fused matMul and conv2d on every backend ({@link installLazyFusedGradients}).
    * Harmless where the backend is not loaded. `false` installs nothing, and an object leaves parts out
-   * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`, `{ webgpuSums: false }`, `{ leakyReluGradient: false }`,
+   * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`, `{ webgpuSums: false }`, `{ webgpuLosses: false }`, `{ leakyReluGradient: false }`,
    * `{ lazyFusedGradients: false }`); neither removes what another trainer or a call
    * of the install functions put in place (they are global: use the `uninstall…` functions). Default `true`.
    */
@@ -256,7 +261,9 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   /** What an update's forward passes may write besides the weights: the models' non-trainable state variables. */
   private readonly sideVariables: readonly tf.Variable[];
   private readonly fusedLeakyReluGradient: boolean;
-  private readonly webgpuTuneUp: { readonly uploads: boolean; readonly bindGroups: boolean; readonly sums: boolean } | undefined;
+  private readonly webgpuTuneUp:
+    | { readonly uploads: boolean; readonly bindGroups: boolean; readonly sums: boolean; readonly losses: boolean }
+    | undefined;
   /** The schedule, loss, discriminator (when Checkpointable) and `config.checkpointed`, keys unique. */
   private readonly components: readonly Checkpointable[];
   private globalStep = 0;
@@ -319,6 +326,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       uploads: parts.webgpuUploads ?? true,
       bindGroups: parts.webgpuBindGroups ?? true,
       sums: parts.webgpuSums ?? true,
+      losses: parts.webgpuLosses ?? true,
     };
     this.generator = generator;
     this.discriminator = discriminator;

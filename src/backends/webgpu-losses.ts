@@ -1,0 +1,322 @@
+/**
+ * The cross-entropy losses of the GAN objective for tfjs-backend-webgpu in one dispatch each way.
+ *
+ * The built-in minimax and non-saturating losses take the mean binary cross-entropy of D's logits l
+ * against a constant target t: `mean(softplus(−l))` for t = 1, `mean(softplus(l) − l·t)` otherwise.
+ * Through tfjs's ops that is three or four kernels forward (`Neg`/`Softplus`/`Mean`, or
+ * `Softplus`/`Multiply`/`Sub`/`Mean`) and about as many again backward — on a GPU, where every kernel
+ * is a dispatch that costs the CPU tens of µs, some 20 dispatches of an MLP GAN step. Here the forward
+ * pass is one program (tfjs's `ReduceProgram` for the mean, with the element computed on the way in by
+ * tfjs's own `Neg`/`Softplus`/`Multiply`/`Sub` shader code) and the backward pass one element-wise
+ * program (tfjs's `Sigmoid` shader code and the products and sums tfjs's gradients make, in the same
+ * order; the mean's 1/n is divided out by tfjs's `div` before, as tfjs's `Mean` gradient does).
+ * The same operations, so the same values up to what a shader compiler may fuse (a multiply-add).
+ *
+ * Part `losses` of the WebGPU tune-up (`installWebGPUTuneUp`); the built-in losses use it through
+ * {@link bceMean} while it is installed and the active backend is `webgpu`.
+ *
+ * @module
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { WebGPUBackendLike } from './kernel-backends';
+
+/** Kernel: `mean(bce(x, target))`, input `x` (float32), attribute `target`; output a scalar. */
+export const BCE_MEAN_KERNEL = 'TfjsGanBceMean';
+/** Kernel: the gradient of {@link BCE_MEAN_KERNEL}: inputs `x` and `scaled` (dy / n, one value), attribute `target`. */
+export const BCE_MEAN_GRAD_KERNEL = 'TfjsGanBceMeanGrad';
+
+/** tfjs-backend-webgpu's softplus (unary_op_util.ts, SOFTPLUS), as a function. */
+const SOFTPLUS_FN = `
+      fn tfjsSoftplus(a : f32) -> f32 {
+        let epsilon = 1.1920928955078125e-7;
+        let threshold = log(epsilon) + 2.0;
+        let too_large = a > -threshold;
+        let too_small = a < threshold;
+        let exp_a = exp(a);
+        if (too_large) {
+          return a;
+        } else if (too_small) {
+          return exp_a;
+        } else {
+          return log(exp_a + 1.0);
+        }
+      }`;
+
+/** The element's loss, as tfjs's ops compute it: softplus(neg(x)) for target 1, sub(softplus(x), mul(x, t)) otherwise. */
+const elementLoss = (one: boolean) => (one ? 'tfjsSoftplus(-x[k])' : 'tfjsSoftplus(x[k]) - x[k] * uniforms.bceTarget');
+
+/** tfjs-backend-webgpu's `ReduceProgram` workgroup size for a reduction of `length` elements (4.22). */
+function reduceWorkgroupSize(length: number, maxComputeWorkgroupSizeX: number): number {
+  if (length >= 32768 && maxComputeWorkgroupSizeX >= 512) return 512;
+  return length >= 4096 ? 256 : 64;
+}
+
+/** The mean of the element losses: tfjs's `ReduceProgram` for 'mean' (one workgroup, strided loop, tree, division). */
+class BceMeanProgram {
+  readonly variableNames = ['x'];
+  readonly uniforms = 'reduceSize : i32, bceTarget : f32,';
+  readonly size = true;
+  readonly outputShape = [1];
+  readonly dispatchLayout = { x: [0] };
+  readonly dispatch: [number, number, number] = [1, 1, 1];
+  readonly workgroupSize: [number, number, number];
+  readonly shaderKey: string;
+
+  constructor(
+    workgroup: number,
+    private readonly one: boolean,
+  ) {
+    this.workgroupSize = [workgroup, 1, 1];
+    this.shaderKey = `tfjsGanBceMean_${one ? 'one' : 't'}_${workgroup}`;
+  }
+
+  getUserCode(): string {
+    const wg = this.workgroupSize[0];
+    return `${SOFTPLUS_FN}
+      fn DIV_CEIL(a : u32, b : u32) -> u32 {
+        return ((a - 1u) / b + 1u);
+      }
+      var<workgroup> xBestValues : array<f32, ${wg}>;
+      fn main(index : i32) {
+        var bestValue = 0.0;
+        let Length = uniforms.reduceSize;
+        for (var k = i32(localId.x); k < Length; k = k + ${wg}) {
+          let candidate = ${elementLoss(this.one)};
+          bestValue = bestValue + candidate;
+        }
+        xBestValues[localId.x] = bestValue;
+        workgroupBarrier();
+        var reduceSize = min(u32(Length), ${wg}u);
+        for (var currentSize = reduceSize / 2u; reduceSize > 1u; currentSize = reduceSize / 2u) {
+          let interval = DIV_CEIL(reduceSize, 2u);
+          if (localId.x < currentSize) {
+            let candidate = xBestValues[localId.x + interval];
+            bestValue = bestValue + candidate;
+            xBestValues[localId.x] = bestValue;
+          }
+          reduceSize = interval;
+          workgroupBarrier();
+        }
+        if (localId.x == 0u) {
+          setOutputAtIndex(0, bestValue / f32(uniforms.reduceSize));
+        }
+      }`;
+  }
+}
+
+/**
+ * The gradient, element by element, in the order tfjs's gradients compute it: for target 1,
+ * `neg(mul(s, sigmoid(neg(x))))`; otherwise `add(mul(s, sigmoid(x)), mul(neg(s), t))` — `s` the mean's
+ * dy / n.
+ */
+class BceMeanGradProgram {
+  readonly variableNames = ['x', 'scaled'];
+  readonly uniforms = 'bceTarget : f32,';
+  readonly size = true;
+  readonly outputShape: number[];
+  readonly dispatchLayout: { x: number[] };
+  readonly dispatch: [number, number, number];
+  readonly workgroupSize: [number, number, number] = [128, 1, 1];
+  readonly shaderKey: string;
+
+  constructor(
+    n: number,
+    private readonly one: boolean,
+  ) {
+    this.outputShape = [n];
+    this.dispatchLayout = { x: [0] };
+    this.dispatch = [Math.ceil(n / 128), 1, 1];
+    this.shaderKey = `tfjsGanBceMeanGrad_${one ? 'one' : 't'}`;
+  }
+
+  getUserCode(): string {
+    const sigmoid = (a: string) => `(1.0 / (1.0 + exp(-1.0 * (${a}))))`; // tfjs's SIGMOID
+    const body = this.one
+      ? `let a = -x[index];
+          let s = scaled[0] * ${sigmoid('a')};
+          setOutputAtIndex(index, -s);`
+      : `let s = scaled[0] * ${sigmoid('x[index]')};
+          let m = (-scaled[0]) * uniforms.bceTarget;
+          setOutputAtIndex(index, s + m);`;
+    return `
+      fn main(index : i32) {
+        if (index < uniforms.size) {
+          ${body}
+        }
+      }`;
+  }
+}
+
+type WebGPUBackend = WebGPUBackendLike & { device?: { limits?: { maxComputeWorkgroupSizeX?: number } } };
+
+const flat = (x: tf.TensorInfo): tf.TensorInfo => ({ dataId: x.dataId, shape: [tf.util.sizeFromShape(x.shape)], dtype: x.dtype });
+
+const bceMeanKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const x = inputs.x as tf.TensorInfo;
+  const target = Number((attrs as { target: number }).target);
+  const b = backend as unknown as WebGPUBackend;
+  const n = tf.util.sizeFromShape(x.shape);
+  const workgroup = reduceWorkgroupSize(n, b.device?.limits?.maxComputeWorkgroupSizeX ?? 256);
+  const out = b.runWebGPUProgram(new BceMeanProgram(workgroup, target === 1), [flat(x)], 'float32', [
+    { type: 'int32', data: [n] },
+    { type: 'float32', data: [target] },
+  ]);
+  return { dataId: out.dataId, shape: [], dtype: 'float32' };
+};
+
+const bceMeanGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
+  const x = inputs.x as tf.TensorInfo;
+  const scaled = inputs.scaled as tf.TensorInfo;
+  const target = Number((attrs as { target: number }).target);
+  const b = backend as unknown as WebGPUBackend;
+  const n = tf.util.sizeFromShape(x.shape);
+  const out = b.runWebGPUProgram(new BceMeanGradProgram(n, target === 1), [flat(x), flat(scaled)], 'float32', [
+    { type: 'float32', data: [target] },
+  ]);
+  return { dataId: out.dataId, shape: [...x.shape], dtype: 'float32' };
+};
+
+/** Kernel: `[mean(sigmoid(a)), mean(sigmoid(b))]` for two float32 tensors of one size (D's probabilities, for the logs). */
+export const MEAN_SIGMOIDS_KERNEL = 'TfjsGanMeanSigmoids';
+
+/** Two of tfjs's `ReduceProgram` 'mean's of tfjs's `Sigmoid`, one workgroup each. */
+class MeanSigmoidsProgram {
+  readonly variableNames = ['a', 'b'];
+  readonly uniforms = 'reduceSize : i32,';
+  readonly size = true;
+  readonly outputShape = [2];
+  readonly dispatchLayout = { x: [0] };
+  readonly dispatch: [number, number, number] = [2, 1, 1];
+  readonly workgroupSize: [number, number, number];
+  readonly shaderKey: string;
+
+  constructor(workgroup: number) {
+    this.workgroupSize = [workgroup, 1, 1];
+    this.shaderKey = `tfjsGanMeanSigmoids_${workgroup}`;
+  }
+
+  getUserCode(): string {
+    const wg = this.workgroupSize[0];
+    return `
+      fn DIV_CEIL(a : u32, b : u32) -> u32 {
+        return ((a - 1u) / b + 1u);
+      }
+      fn element(which : i32, k : i32) -> f32 {
+        let v = select(b[k], a[k], which == 0);
+        return 1.0 / (1.0 + exp(-1.0 * v));
+      }
+      var<workgroup> xBestValues : array<f32, ${wg}>;
+      fn main(index : i32) {
+        let which = index / ${wg};
+        var bestValue = 0.0;
+        let Length = uniforms.reduceSize;
+        for (var k = i32(localId.x); k < Length; k = k + ${wg}) {
+          let candidate = element(which, k);
+          bestValue = bestValue + candidate;
+        }
+        xBestValues[localId.x] = bestValue;
+        workgroupBarrier();
+        var reduceSize = min(u32(Length), ${wg}u);
+        for (var currentSize = reduceSize / 2u; reduceSize > 1u; currentSize = reduceSize / 2u) {
+          let interval = DIV_CEIL(reduceSize, 2u);
+          if (localId.x < currentSize) {
+            let candidate = xBestValues[localId.x + interval];
+            bestValue = bestValue + candidate;
+            xBestValues[localId.x] = bestValue;
+          }
+          reduceSize = interval;
+          workgroupBarrier();
+        }
+        if (localId.x == 0u) {
+          setOutputAtIndex(which, bestValue / f32(uniforms.reduceSize));
+        }
+      }`;
+  }
+}
+
+const meanSigmoidsKernel: tf.KernelFunc = ({ inputs, backend }) => {
+  const a = inputs.a as tf.TensorInfo;
+  const c = inputs.b as tf.TensorInfo;
+  const b = backend as unknown as WebGPUBackend;
+  const n = tf.util.sizeFromShape(a.shape);
+  const workgroup = reduceWorkgroupSize(n, b.device?.limits?.maxComputeWorkgroupSizeX ?? 256);
+  return b.runWebGPUProgram(new MeanSigmoidsProgram(workgroup), [flat(a), flat(c)], 'float32', [{ type: 'int32', data: [n] }]);
+};
+
+/**
+ * `[mean(sigmoid(real)), mean(sigmoid(fake))]`: D's mean probabilities, which the trainer logs. One
+ * dispatch on webgpu with the tune-up's `losses` part when both hold as many float32 values; tfjs's
+ * `Sigmoid`, `Mean` and `Pack` (five) otherwise. The same values.
+ */
+export function meanProbabilities(real: tf.Tensor, fake: tf.Tensor): tf.Tensor1D {
+  if (
+    tf.getBackend() === 'webgpu' &&
+    real.dtype === 'float32' &&
+    fake.dtype === 'float32' &&
+    real.size === fake.size &&
+    real.size > 0 &&
+    tf.getKernel(MEAN_SIGMOIDS_KERNEL, 'webgpu') !== undefined
+  ) {
+    return tf.engine().runKernel(MEAN_SIGMOIDS_KERNEL, { a: real, b: fake }) as tf.Tensor1D;
+  }
+  return tf.stack([tf.mean(tf.sigmoid(real)), tf.mean(tf.sigmoid(fake))]) as tf.Tensor1D;
+}
+
+let gradientRegistered = false;
+
+/** Registers the two kernels for webgpu (and, once, the forward kernel's gradient). Returns whether they are registered. */
+export function installFusedLosses(): boolean {
+  if (tf.getKernelsForBackend('webgpu').length === 0) return false; // tfjs-backend-webgpu not loaded
+  if (!gradientRegistered) {
+    gradientRegistered = true;
+    tf.registerGradient({
+      kernelName: BCE_MEAN_KERNEL,
+      inputsToSave: ['x'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x] = saved as [tf.Tensor];
+        return {
+          x: () => {
+            // tfjs's Mean gradient: div(mul(dy, ones), n), on the CPU where tfjs-backend-webgpu keeps small tensors.
+            const scaled = tf.div(tf.reshape(dy as tf.Tensor, [1]), tf.util.sizeFromShape(x.shape));
+            return tf.engine().runKernel(BCE_MEAN_GRAD_KERNEL, { x, scaled }, attrs as tf.NamedAttrMap) as tf.Tensor;
+          },
+        };
+      },
+    });
+  }
+  for (const [kernelName, kernelFunc] of [
+    [BCE_MEAN_KERNEL, bceMeanKernel],
+    [BCE_MEAN_GRAD_KERNEL, bceMeanGradKernel],
+    [MEAN_SIGMOIDS_KERNEL, meanSigmoidsKernel],
+  ] as const) {
+    if (tf.getKernel(kernelName, 'webgpu') === undefined) tf.registerKernel({ kernelName, backendName: 'webgpu', kernelFunc });
+  }
+  return fusedLossesInstalled();
+}
+
+/** Unregisters the kernels (the built-in losses use tfjs's ops again); returns whether they were registered. */
+export function uninstallFusedLosses(): boolean {
+  const was = fusedLossesInstalled();
+  for (const name of [BCE_MEAN_KERNEL, BCE_MEAN_GRAD_KERNEL, MEAN_SIGMOIDS_KERNEL]) {
+    if (tf.getKernel(name, 'webgpu') !== undefined) tf.unregisterKernel(name, 'webgpu');
+  }
+  return was;
+}
+
+/** Whether {@link bceMean} runs the fused kernels on webgpu. */
+export function fusedLossesInstalled(): boolean {
+  return tf.getKernel(BCE_MEAN_KERNEL, 'webgpu') !== undefined && tf.getKernel(BCE_MEAN_GRAD_KERNEL, 'webgpu') !== undefined;
+}
+
+/**
+ * Mean binary cross-entropy of logits against a constant target t: `mean(softplus(−l))` for t = 1,
+ * `mean(softplus(l) − l·t)` otherwise — through tfjs's ops, or on webgpu with the tune-up's `losses`
+ * part installed, one dispatch forward and one backward with the same operations.
+ */
+export function bceMean(logits: tf.Tensor, target: number): tf.Scalar {
+  if (tf.getBackend() === 'webgpu' && logits.dtype === 'float32' && logits.size > 0 && fusedLossesInstalled()) {
+    return tf.engine().runKernel(BCE_MEAN_KERNEL, { x: logits }, { target }) as tf.Scalar;
+  }
+  const loss = target === 1 ? tf.softplus(tf.neg(logits)) : tf.sub(tf.softplus(logits), tf.mul(logits, target));
+  return tf.mean(loss);
+}
