@@ -604,7 +604,8 @@ function webgpuTuneUpSuite(): void {
                   ]);
             return [tf.mul(all, 1), tf.mul(all, -0.5)];
           }) as [tf.Tensor, tf.Tensor];
-          // label smoothing 0.1: D's real target 0.9 (the general form); 0: target 1. D's fake target is 0.
+          // Label smoothing 0: D's real target 1; 0.1: target 0.9, which keeps tfjs's ops (the fused gradient's
+          // one term could not reproduce tfjs's sums when more terms reach the same logits). D's fake target is 0.
           for (const labelSmoothing of [0, 0.1]) {
             const run = async () => {
               const { result, keys } = await dispatchesDuring(() =>
@@ -614,7 +615,9 @@ function webgpuTuneUpSuite(): void {
                   const gLoss = (a: tf.Tensor) => losses.nonSaturating().generator({ fakeLogits: a } as never);
                   const d = tf.grads(dLoss)([x, y]);
                   const g = tf.valueAndGrad(gLoss)(y);
-                  return [dLoss(x, y), ...d, g.value, g.grad];
+                  // More than one term differentiating the same logits: the sums in tfjs's order.
+                  const both = tf.grad((a: tf.Tensor) => tf.add(dLoss(a, a), gLoss(a)))(x);
+                  return [dLoss(x, y), ...d, g.value, g.grad, both];
                 }),
               );
               const values = await read(result);
@@ -626,10 +629,38 @@ function webgpuTuneUpSuite(): void {
             installWebGPUTuneUp();
             const fused = await run();
             expect(fused.values).toEqual(plain.values); // SwiftShader: bit for bit
-            // D's two terms (twice: in tf.grads and alone) and G's: 5 forward, 3 backward.
-            expect(fused.keys.filter((k) => k.startsWith('tfjsGanBceMean_'))).toHaveLength(5);
-            expect(fused.keys.filter((k) => k.startsWith('tfjsGanBceMeanGrad_'))).toHaveLength(3);
+            // Forward: D's terms in tf.grads, alone and in `both`, G's twice; backward: D's in tf.grads and
+            // `both`, G's twice. With label smoothing D's real term keeps tfjs's ops.
+            const dTerms = labelSmoothing === 0 ? 2 : 1;
+            expect(fused.keys.filter((k) => k.startsWith('tfjsGanBceMean_'))).toHaveLength(3 * dTerms + 2);
+            expect(fused.keys.filter((k) => k.startsWith('tfjsGanBceMeanGrad_'))).toHaveLength(2 * dTerms + 2);
             expect(fused.keys.length).toBeLessThan(plain.keys.length - 10);
+            // Second order (a penalty on the loss's gradient): the fused gradient's gradient is tfjs's ops.
+            const second = async () => {
+              const r = tf.tidy(() => {
+                const gradNormSq = (a: tf.Tensor) =>
+                  tf.sum(
+                    tf.square(
+                      tf.grad((b: tf.Tensor) =>
+                        // × mean(b): the loss's dy depends on the logits, so its gradient's `scaled` input gets one too.
+                        tf.add(dLoss(b, b), tf.mul(losses.nonSaturating().generator({ fakeLogits: b } as never), tf.mean(b))),
+                      )(a),
+                    ),
+                  );
+                const dLoss = (a: tf.Tensor, b: tf.Tensor) =>
+                  losses.minimax({ labelSmoothing }).discriminator({ realLogits: a, fakeLogits: b } as never);
+                return tf.grad(gradNormSq)(x);
+              });
+              const v = await read([r]);
+              r.dispose();
+              return v;
+            };
+            uninstallWebGPUTuneUp();
+            const plainSecond = await second();
+            installWebGPUTuneUp();
+            const fusedSecond = await second();
+            const finite = (v: Float32Array[]) => v.map((a) => a.map((e) => (Number.isFinite(e) ? e : 0)));
+            expect(maxRelativeDifference(finite(plainSecond), finite(fusedSecond))).toBeLessThan(1e-5);
           }
           tf.dispose([x, y]);
         }

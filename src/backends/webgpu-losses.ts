@@ -11,6 +11,10 @@
  * program (tfjs's `Sigmoid` shader code and the products and sums tfjs's gradients make, in the same
  * order; the mean's 1/n is divided out by tfjs's `div` before, as tfjs's `Mean` gradient does).
  * The same operations, so the same values up to what a shader compiler may fuse (a multiply-add).
+ * Targets 1 and 0 only (a target in between — label smoothing's real term — keeps tfjs's ops: tfjs adds
+ * its gradient's two terms into the logits' total one at a time, which one fused term cannot reproduce
+ * bit for bit when other terms reach the same logits). The fused gradient has a gradient of its own,
+ * written with tfjs ops, so penalties on a loss's gradient (second order and higher) work.
  *
  * Part `losses` of the WebGPU tune-up (`installWebGPUTuneUp`); the built-in losses use it through
  * {@link bceMean} while it is installed and the active backend is `webgpu`.
@@ -283,6 +287,30 @@ export function installFusedLosses(): boolean {
         };
       },
     });
+    // The gradient kernel's own gradient (second-order uses, e.g. a penalty on ‖∇L‖), written with tfjs ops so
+    // that higher orders work too. g = −s·σ(−x) (target 1) or s·σ(x) − s·t: ∂g/∂x = s·σ′(a) with a = ∓x, and
+    // ∂g/∂s = −σ(−x) or σ(x) − t, summed to s's one value. (Not tf.grads inside a gradient: tfjs-core's
+    // outermost backward pass cannot nest another.)
+    tf.registerGradient({
+      kernelName: BCE_MEAN_GRAD_KERNEL,
+      inputsToSave: ['x', 'scaled'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x, scaled] = saved as [tf.Tensor, tf.Tensor];
+        const one = Number((attrs as { target: number }).target) === 1;
+        const target = Number((attrs as { target: number }).target);
+        const sig = () => tf.sigmoid(one ? tf.neg(x) : x);
+        return {
+          x: () => {
+            const y = sig();
+            return tf.mul(tf.mul(dy as tf.Tensor, scaled), tf.mul(y, tf.sub(1, y)));
+          },
+          scaled: () => {
+            const y = sig();
+            return tf.reshape(tf.sum(tf.mul(dy as tf.Tensor, one ? tf.neg(y) : tf.sub(y, target))), scaled.shape);
+          },
+        };
+      },
+    });
   }
   for (const [kernelName, kernelFunc] of [
     [BCE_MEAN_KERNEL, bceMeanKernel],
@@ -314,7 +342,11 @@ export function fusedLossesInstalled(): boolean {
  * part installed, one dispatch forward and one backward with the same operations.
  */
 export function bceMean(logits: tf.Tensor, target: number): tf.Scalar {
-  if (tf.getBackend() === 'webgpu' && logits.dtype === 'float32' && logits.size > 0 && fusedLossesInstalled()) {
+  // Targets 1 and 0 only: for another target (label smoothing's real term) tfjs adds the gradient's two
+  // terms into the logits' total one at a time, which a single fused term cannot reproduce bit for bit
+  // when something else also differentiates the same logits.
+  const fusable = target === 1 || target === 0;
+  if (fusable && tf.getBackend() === 'webgpu' && logits.dtype === 'float32' && logits.size > 0 && fusedLossesInstalled()) {
     return tf.engine().runKernel(BCE_MEAN_KERNEL, { x: logits }, { target }) as tf.Scalar;
   }
   const loss = target === 1 ? tf.softplus(tf.neg(logits)) : tf.sub(tf.softplus(logits), tf.mul(logits, target));
