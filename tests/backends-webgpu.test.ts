@@ -29,8 +29,7 @@ import {
 } from '../src/index';
 import { webgpuAdamConstantValues, webgpuFusedAdam } from '../src/optim/adam-webgpu';
 import { nodeConformanceSuite } from './conformance/node';
-import { trainer as guardedTrainer, run as runGuarded } from './fixtures/guard';
-import { ringData } from './fixtures/models';
+import { readsDuringFit, run as runGuarded } from './fixtures/guard';
 
 const SWIFTSHADER = '/usr/lib/chromium/vk_swiftshader_icd.json';
 
@@ -751,25 +750,7 @@ function webgpuTuneUpSuite(): void {
           if (failAt === 'd5') expect(onDevice.afterError).toBe(onDevice.beforeStep);
         }
         const reads: Record<string, number> = {};
-        for (const mode of ['read-back', true] as const) {
-          const t = guardedTrainer(mode, undefined, { discriminatorSteps: 1, generatorSteps: 1 });
-          const data = ringData(32, 4);
-          const backend = tf.backend() as unknown as { read: (...a: unknown[]) => Promise<unknown> };
-          const original = backend.read;
-          let count = 0;
-          backend.read = function (this: unknown, ...a: unknown[]) {
-            count++;
-            return original.apply(this, a);
-          };
-          try {
-            await t.fit(data, { batchSize: 8, epochs: 1 }); // 4 steps
-          } finally {
-            backend.read = original;
-          }
-          reads[String(mode)] = count;
-          data.dispose();
-          t.dispose();
-        }
+        for (const mode of ['read-back', true] as const) reads[String(mode)] = await readsDuringFit(mode);
         // The data checked once, then per step its losses — and with 'read-back' a flag per update.
         expect(reads).toEqual({ 'read-back': 1 + 4 * 3, true: 1 + 4 });
       } finally {

@@ -22,7 +22,7 @@ import {
   releaseFusedAdam,
   stabilizers,
 } from '../src/index';
-import { everything, failingLoss, run, trainer } from './fixtures/guard';
+import { everything, failingLoss, readsDuringFit, run, trainer } from './fixtures/guard';
 import { ringData, smallModels } from './fixtures/models';
 
 // The non-finite guard's on-device check (nextGuard, fusedAdamUpdate's guard, the trainer's
@@ -428,25 +428,7 @@ describe("the trainer's guard: 'on-device' and 'read-back' end in the same state
   it("reads back once per step on-device, once per update more with 'read-back'", async () => {
     await tf.setBackend('cpu');
     const reads: Record<string, number> = {};
-    for (const mode of ['read-back', 'on-device', true] as const) {
-      const t = trainer(mode, undefined, { discriminatorSteps: 1, generatorSteps: 1 });
-      const data = ringData(32, 4);
-      const backend = tf.backend() as unknown as { read: (...a: unknown[]) => Promise<unknown> };
-      const read = backend.read;
-      let count = 0;
-      backend.read = function (this: unknown, ...a: unknown[]) {
-        count++;
-        return read.apply(this, a);
-      };
-      try {
-        await t.fit(data, { batchSize: 8, epochs: 1 }); // 4 steps of one D and one G update
-      } finally {
-        backend.read = read;
-      }
-      reads[String(mode)] = count;
-      data.dispose();
-      t.dispose();
-    }
+    for (const mode of ['read-back', 'on-device', true] as const) reads[String(mode)] = await readsDuringFit(mode);
     // fit checks the data once, then each step reads its losses (and, read-back, one flag per update).
     expect(reads).toEqual({ 'read-back': 1 + 4 * 3, 'on-device': 1 + 4, true: 1 + 4 * 3 }); // true: read-back on cpu
   });

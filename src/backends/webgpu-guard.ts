@@ -11,6 +11,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackendLike } from './kernel-backends';
+import { flatInfo } from './webgpu-program';
 
 /** Name of the kernel registered for `webgpu`: inputs `previous` and `x0` … `x5` (float32), output one float32. */
 export const GUARD_STEP_KERNEL = 'TfjsGanGuardStep';
@@ -96,17 +97,12 @@ const guardStepKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
     if (tf.util.sizeFromShape(x.shape) > 0) xs.push(x);
   }
   const increment = Number((attrs as { increment?: number }).increment ?? 1);
-  const flat = (x: tf.TensorInfo): tf.TensorInfo => ({
-    dataId: x.dataId,
-    shape: [tf.util.sizeFromShape(x.shape)],
-    dtype: x.dtype,
-  });
-  let current: tf.TensorInfo = flat(previous);
+  let current: tf.TensorInfo = flatInfo(previous);
   let owned = false;
   for (let start = 0; start < xs.length || start === 0; start += GUARD_TENSORS_PER_PROGRAM) {
     const group = xs.slice(start, start + GUARD_TENSORS_PER_PROGRAM);
     const last = start + GUARD_TENSORS_PER_PROGRAM >= xs.length;
-    const next = b.runWebGPUProgram(new GuardStepProgram(group.length), [current, ...group.map(flat)], 'float32', [
+    const next = b.runWebGPUProgram(new GuardStepProgram(group.length), [current, ...group.map(flatInfo)], 'float32', [
       ...group.map((x) => ({ type: 'int32' as const, data: [tf.util.sizeFromShape(x.shape)] })),
       { type: 'float32', data: [last ? increment : 0] },
     ]);

@@ -23,6 +23,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackendLike } from './kernel-backends';
+import { flatInfo, reduceUserCode, reduceWorkgroupSize } from './webgpu-program';
 
 /** Kernel: `mean(bce(x, target))`, input `x` (float32), attribute `target`; output a scalar. */
 export const BCE_MEAN_KERNEL = 'TfjsGanBceMean';
@@ -49,12 +50,6 @@ const SOFTPLUS_FN = `
 /** The element's loss, as tfjs's ops compute it: softplus(neg(x)) for target 1, sub(softplus(x), mul(x, t)) otherwise. */
 const elementLoss = (one: boolean) => (one ? 'tfjsSoftplus(-x[k])' : 'tfjsSoftplus(x[k]) - x[k] * uniforms.bceTarget');
 
-/** tfjs-backend-webgpu's `ReduceProgram` workgroup size for a reduction of `length` elements (4.22). */
-function reduceWorkgroupSize(length: number, maxComputeWorkgroupSizeX: number): number {
-  if (length >= 32768 && maxComputeWorkgroupSizeX >= 512) return 512;
-  return length >= 4096 ? 256 : 64;
-}
-
 /** The mean of the element losses: tfjs's `ReduceProgram` for 'mean' (one workgroup, strided loop, tree, division). */
 class BceMeanProgram {
   readonly variableNames = ['x'];
@@ -75,36 +70,7 @@ class BceMeanProgram {
   }
 
   getUserCode(): string {
-    const wg = this.workgroupSize[0];
-    return `${SOFTPLUS_FN}
-      fn DIV_CEIL(a : u32, b : u32) -> u32 {
-        return ((a - 1u) / b + 1u);
-      }
-      var<workgroup> xBestValues : array<f32, ${wg}>;
-      fn main(index : i32) {
-        var bestValue = 0.0;
-        let Length = uniforms.reduceSize;
-        for (var k = i32(localId.x); k < Length; k = k + ${wg}) {
-          let candidate = ${elementLoss(this.one)};
-          bestValue = bestValue + candidate;
-        }
-        xBestValues[localId.x] = bestValue;
-        workgroupBarrier();
-        var reduceSize = min(u32(Length), ${wg}u);
-        for (var currentSize = reduceSize / 2u; reduceSize > 1u; currentSize = reduceSize / 2u) {
-          let interval = DIV_CEIL(reduceSize, 2u);
-          if (localId.x < currentSize) {
-            let candidate = xBestValues[localId.x + interval];
-            bestValue = bestValue + candidate;
-            xBestValues[localId.x] = bestValue;
-          }
-          reduceSize = interval;
-          workgroupBarrier();
-        }
-        if (localId.x == 0u) {
-          setOutputAtIndex(0, bestValue / f32(uniforms.reduceSize));
-        }
-      }`;
+    return reduceUserCode(this.workgroupSize[0], elementLoss(this.one), true, SOFTPLUS_FN);
   }
 }
 
@@ -153,15 +119,13 @@ class BceMeanGradProgram {
 
 type WebGPUBackend = WebGPUBackendLike & { device?: { limits?: { maxComputeWorkgroupSizeX?: number } } };
 
-const flat = (x: tf.TensorInfo): tf.TensorInfo => ({ dataId: x.dataId, shape: [tf.util.sizeFromShape(x.shape)], dtype: x.dtype });
-
 const bceMeanKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const x = inputs.x as tf.TensorInfo;
   const target = Number((attrs as { target: number }).target);
   const b = backend as unknown as WebGPUBackend;
   const n = tf.util.sizeFromShape(x.shape);
   const workgroup = reduceWorkgroupSize(n, b.device?.limits?.maxComputeWorkgroupSizeX ?? 256);
-  const out = b.runWebGPUProgram(new BceMeanProgram(workgroup, target === 1), [flat(x)], 'float32', [
+  const out = b.runWebGPUProgram(new BceMeanProgram(workgroup, target === 1), [flatInfo(x)], 'float32', [
     { type: 'int32', data: [n] },
     { type: 'float32', data: [target] },
   ]);
@@ -174,7 +138,7 @@ const bceMeanGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
   const target = Number((attrs as { target: number }).target);
   const b = backend as unknown as WebGPUBackend;
   const n = tf.util.sizeFromShape(x.shape);
-  const out = b.runWebGPUProgram(new BceMeanGradProgram(n, target === 1), [flat(x), flat(scaled)], 'float32', [
+  const out = b.runWebGPUProgram(new BceMeanGradProgram(n, target === 1), [flatInfo(x), flatInfo(scaled)], 'float32', [
     { type: 'float32', data: [target] },
   ]);
   return { dataId: out.dataId, shape: [...x.shape], dtype: 'float32' };
@@ -200,41 +164,13 @@ class MeanSigmoidsProgram {
   }
 
   getUserCode(): string {
-    const wg = this.workgroupSize[0];
-    return `
-      fn DIV_CEIL(a : u32, b : u32) -> u32 {
-        return ((a - 1u) / b + 1u);
-      }
+    // Output 0 reads `a`, output 1 `b`; tfjs's SIGMOID on the way in.
+    const sigmoid = `
       fn element(which : i32, k : i32) -> f32 {
         let v = select(b[k], a[k], which == 0);
         return 1.0 / (1.0 + exp(-1.0 * v));
-      }
-      var<workgroup> xBestValues : array<f32, ${wg}>;
-      fn main(index : i32) {
-        let which = index / ${wg};
-        var bestValue = 0.0;
-        let Length = uniforms.reduceSize;
-        for (var k = i32(localId.x); k < Length; k = k + ${wg}) {
-          let candidate = element(which, k);
-          bestValue = bestValue + candidate;
-        }
-        xBestValues[localId.x] = bestValue;
-        workgroupBarrier();
-        var reduceSize = min(u32(Length), ${wg}u);
-        for (var currentSize = reduceSize / 2u; reduceSize > 1u; currentSize = reduceSize / 2u) {
-          let interval = DIV_CEIL(reduceSize, 2u);
-          if (localId.x < currentSize) {
-            let candidate = xBestValues[localId.x + interval];
-            bestValue = bestValue + candidate;
-            xBestValues[localId.x] = bestValue;
-          }
-          reduceSize = interval;
-          workgroupBarrier();
-        }
-        if (localId.x == 0u) {
-          setOutputAtIndex(which, bestValue / f32(uniforms.reduceSize));
-        }
       }`;
+    return reduceUserCode(this.workgroupSize[0], 'element(outputIndex, k)', true, sigmoid);
   }
 }
 
@@ -244,7 +180,9 @@ const meanSigmoidsKernel: tf.KernelFunc = ({ inputs, backend }) => {
   const b = backend as unknown as WebGPUBackend;
   const n = tf.util.sizeFromShape(a.shape);
   const workgroup = reduceWorkgroupSize(n, b.device?.limits?.maxComputeWorkgroupSizeX ?? 256);
-  return b.runWebGPUProgram(new MeanSigmoidsProgram(workgroup), [flat(a), flat(c)], 'float32', [{ type: 'int32', data: [n] }]);
+  return b.runWebGPUProgram(new MeanSigmoidsProgram(workgroup), [flatInfo(a), flatInfo(c)], 'float32', [
+    { type: 'int32', data: [n] },
+  ]);
 };
 
 /**

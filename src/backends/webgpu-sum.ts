@@ -19,12 +19,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackendLike } from './kernel-backends';
 import { leadingAxesReduction, type ReduceAttrs } from './leading-axes';
-
-/** tfjs-backend-webgpu's `ReduceProgram` workgroup size for a reduction of `length` elements (4.22). */
-function reduceWorkgroupSize(length: number, maxComputeWorkgroupSizeX: number): number {
-  if (length >= 32768 && maxComputeWorkgroupSizeX >= 512) return 512;
-  return length >= 4096 ? 256 : 64;
-}
+import { reduceUserCode, reduceWorkgroupSize } from './webgpu-program';
 
 type ReduceType = 'sum' | 'mean';
 
@@ -53,39 +48,8 @@ class ColumnReduceProgram {
   }
 
   getUserCode(): string {
-    const wg = this.workgroupSize[0];
-    // tfjs's ReduceProgram.getUserCode for 'sum' and 'mean', with the input read down a column.
-    const result = this.reduceType === 'mean' ? 'bestValue / f32(uniforms.reduceSize)' : 'bestValue';
-    return `
-      fn DIV_CEIL(a : u32, b : u32) -> u32 {
-        return ((a - 1u) / b + 1u);
-      }
-      var<workgroup> xBestValues : array<f32, ${wg}>;
-      fn main(index : i32) {
-        let outputIndex = index / ${wg};
-        var bestValue = 0.0;
-        let Length = uniforms.reduceSize;
-        for (var k = i32(localId.x); k < Length && outputIndex < uniforms.size; k = k + ${wg}) {
-          let candidate = f32(x[k * uniforms.cols + outputIndex]);
-          bestValue = bestValue + candidate;
-        }
-        xBestValues[localId.x] = bestValue;
-        workgroupBarrier();
-        var reduceSize = min(u32(Length), ${wg}u);
-        for (var currentSize = reduceSize / 2u; reduceSize > 1u; currentSize = reduceSize / 2u) {
-          let interval = DIV_CEIL(reduceSize, 2u);
-          if (localId.x < currentSize) {
-            let candidate = xBestValues[localId.x + interval];
-            bestValue = bestValue + candidate;
-            xBestValues[localId.x] = bestValue;
-          }
-          reduceSize = interval;
-          workgroupBarrier();
-        }
-        if (localId.x == 0u && outputIndex < uniforms.size) {
-          setOutputAtIndex(outputIndex, ${result});
-        }
-      }`;
+    // tfjs's ReduceProgram for 'sum' and 'mean', with the input read down a column.
+    return reduceUserCode(this.workgroupSize[0], 'f32(x[k * uniforms.cols + outputIndex])', this.reduceType === 'mean');
   }
 }
 

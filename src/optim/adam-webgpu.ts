@@ -18,7 +18,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { WebGPUBackendLike } from '../backends/kernel-backends';
-import { ElementwiseProgram } from '../backends/webgpu-program';
+import { ElementwiseProgram, flatInfo } from '../backends/webgpu-program';
 
 /** Which output a program writes. */
 type Part = 'm' | 'v' | 'w';
@@ -210,13 +210,8 @@ export function webgpuFusedAdam(
     const [newW, newM, newV] = outs as [tf.TensorInfo, tf.TensorInfo, tf.TensorInfo];
     const inputs = [w, m, v, g, p, newM, newV];
     for (const x of [newW, ...inputs]) b.uploadToGPU(x.dataId); // new outputs: their buffers allocated
-    const flat = (x: tf.TensorInfo): tf.TensorInfo => ({
-      dataId: x.dataId,
-      shape: [tf.util.sizeFromShape(x.shape)],
-      dtype: x.dtype,
-    });
     const program = new TfjsGanFusedAdamOneShader(oneShaderPipeline(b), n, b.device.limits.maxComputeWorkgroupsPerDimension);
-    b.recordAndSubmit(program, flat(newW), inputs.map(flat));
+    b.recordAndSubmit(program, flatInfo(newW), inputs.map(flatInfo));
     return outs;
   }
   const bk = backend as WebGPUBackendLike;
