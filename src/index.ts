@@ -65,7 +65,14 @@ export {
   type GeneratorStepArgs,
 } from './training/step';
 export { fixedSchedule, type UpdateSchedule, type UpdateCounts } from './training/schedule';
-export { nextGuard, guardStart, firstFailedUpdate, type GuardNonFinite } from './training/guard';
+export {
+  DATA_NOT_FINITE,
+  dataGuardStart,
+  firstFailedUpdate,
+  type GuardNonFinite,
+  guardStart,
+  nextGuard,
+} from './training/guard';
 export {
   History,
   earlyStopping,

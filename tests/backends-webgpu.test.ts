@@ -6,12 +6,14 @@ import * as tf from '@tensorflow/tfjs-core';
 import { describe, expect, it } from 'vitest';
 import { meanProbabilities } from '../src/backends/webgpu-losses';
 import {
+  dataGuardStart,
   FUSED_ADAM_KERNEL,
   fusedAdamUpdate,
   GANConfigError,
   type GANLoss,
   GANTrainer,
   installFusedLeakyReluGradient,
+  installFusedTanhGradient,
   installSecondOrderGradients,
   installWebGPUTuneUp,
   LEAKY_RELU_GRAD_KERNEL,
@@ -22,7 +24,9 @@ import {
   nextGuard,
   releaseFusedAdam,
   selectBackend,
+  TANH_GRAD_KERNEL,
   uninstallFusedLeakyReluGradient,
+  uninstallFusedTanhGradient,
   uninstallWebGPUTuneUp,
   useNodeWebGPU,
   webgpuBindGroupCacheStats,
@@ -322,45 +326,58 @@ function webgpuTuneUpSuite(): void {
       }
     });
 
-    it("the fused LeakyReLU gradient gives tfjs's gradient bit for bit on webgpu, in one dispatch instead of three", async () => {
-      await tf.setBackend('webgpu');
-      installSecondOrderGradients();
-      const n = 1200; // over 1 000 elements: computed on the GPU
-      const special = [3, -2, 0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.5, -0.7];
-      const x = tf.tensor([...special, ...Array.from({ length: n - special.length }, (_, i) => Math.sin(i * 1.7) * 3)]);
-      const dy = tf.tensor(Array.from({ length: n }, (_, i) => (i === 3 ? -0 : Math.cos(i * 1.3) * 5)));
-      const w = tf.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 0.7)));
-      const run = async (fused: boolean) => {
-        if (fused) installFusedLeakyReluGradient();
-        else uninstallFusedLeakyReluGradient();
-        const g = tf.grad((t: tf.Tensor) => tf.leakyRelu(t, 0.2));
-        const p = await tf.profile(() => g(x, dy));
-        const second = tf.grad((wt: tf.Tensor) =>
-          tf.sum(tf.square(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(tf.leakyRelu(tf.mul(t, wt), 0.2), wt)))(x))),
-        )(w);
-        const out = {
-          first: Array.from(await (p.result as tf.Tensor).data()),
-          second: Array.from(await second.data()),
-          kernels: p.kernels.map((k) => k.name),
+    it.each([
+      [
+        'LeakyReLU',
+        (t: tf.Tensor) => tf.leakyRelu(t, 0.2),
+        installFusedLeakyReluGradient,
+        uninstallFusedLeakyReluGradient,
+        LEAKY_RELU_GRAD_KERNEL,
+        'Select',
+      ],
+      ['tanh', tf.tanh, installFusedTanhGradient, uninstallFusedTanhGradient, TANH_GRAD_KERNEL, 'Square'],
+    ] as const)(
+      "the fused %s gradient gives tfjs's gradient bit for bit on webgpu, in one dispatch instead of three",
+      async (_, f, install, uninstall, kernel, tfjsKernel) => {
+        await tf.setBackend('webgpu');
+        installSecondOrderGradients();
+        const n = 1200; // over 1 000 elements: computed on the GPU
+        const special = [3, -2, 0, -0, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 0.5, -0.7];
+        const x = tf.tensor([...special, ...Array.from({ length: n - special.length }, (_, i) => Math.sin(i * 1.7) * 3)]);
+        const dy = tf.tensor(Array.from({ length: n }, (_, i) => (i === 3 ? -0 : Math.cos(i * 1.3) * 5)));
+        const w = tf.tensor(Array.from({ length: n }, (_, i) => Math.sin(i * 0.7)));
+        const run = async (fused: boolean) => {
+          if (fused) install();
+          else uninstall();
+          const g = tf.grad(f);
+          const p = await tf.profile(() => g(x, dy));
+          const second = tf.grad((wt: tf.Tensor) =>
+            tf.sum(tf.square(tf.grad((t: tf.Tensor) => tf.sum(tf.mul(f(tf.mul(t, wt)), wt)))(x))),
+          )(w);
+          const out = {
+            first: Array.from(await (p.result as tf.Tensor).data()),
+            second: Array.from(await second.data()),
+            kernels: p.kernels.map((k) => k.name),
+          };
+          tf.dispose([p.result as tf.Tensor, second]);
+          return out;
         };
-        tf.dispose([p.result as tf.Tensor, second]);
-        return out;
-      };
-      try {
-        const tfjs = await run(false);
-        const fused = await run(true);
-        expect(fused.first.flatMap((v, i) => (Object.is(v, tfjs.first[i]) ? [] : [i]))).toEqual([]); // no element differs
-        // tfjs's composite may turn a −0 into +0 in the second-order gradient (it adds a +0); nothing else differs.
-        expect(fused.second.map((v) => (v === 0 ? 0 : v))).toEqual(tfjs.second.map((v) => (v === 0 ? 0 : v)));
-        expect(tfjs.kernels).toContain('Select');
-        expect(fused.kernels).toContain(LEAKY_RELU_GRAD_KERNEL);
-        expect(fused.kernels).not.toContain('Select');
-      } finally {
-        installFusedLeakyReluGradient();
-        tf.dispose([x, dy, w]);
-        await tf.setBackend('cpu');
-      }
-    });
+        try {
+          const tfjs = await run(false);
+          const fused = await run(true);
+          expect(fused.first.flatMap((v, i) => (Object.is(v, tfjs.first[i]) ? [] : [i]))).toEqual([]); // no element differs
+          // tfjs's LeakyReLU composite may turn a −0 into +0 in the second-order gradient (it adds a +0); nothing else differs.
+          expect(fused.second.map((v) => (v === 0 ? 0 : v))).toEqual(tfjs.second.map((v) => (v === 0 ? 0 : v)));
+          expect(tfjs.kernels).toContain(tfjsKernel);
+          expect(fused.kernels).toContain(kernel);
+          expect(fused.kernels).not.toContain(tfjsKernel);
+        } finally {
+          install();
+          tf.dispose([x, dy, w]);
+          await tf.setBackend('cpu');
+        }
+      },
+    );
 
     it("the fused Adam shader gives tfjs's Adam update on webgpu: one dispatch per variable, new tensors, leak-free", async () => {
       await tf.setBackend('webgpu');
@@ -634,6 +651,11 @@ function webgpuTuneUpSuite(): void {
             expect(fused.keys.filter((k) => k.startsWith('tfjsGanBceMean_'))).toHaveLength(3 * dTerms + 2);
             expect(fused.keys.filter((k) => k.startsWith('tfjsGanBceMeanGrad_'))).toHaveLength(2 * dTerms + 2);
             expect(fused.keys.length).toBeLessThan(plain.keys.length - 10);
+            // The Mean gradient's dy/n: tfjs's RealDiv (binary op 4) is a dispatch even for a seed held on the CPU;
+            // the fused gradient divides that on the CPU (no outer gradient recorded here).
+            expect(plain.keys.filter((k) => k.startsWith('binary_4_')).length).toBeGreaterThanOrEqual(2 * dTerms + 2);
+            // (Label smoothing's real term keeps tfjs's Mean, whose gradient divides on the GPU: in d and in `both`.)
+            expect(fused.keys.filter((k) => k.startsWith('binary_4_'))).toHaveLength(labelSmoothing === 0 ? 0 : 2);
             // Second order (a penalty on the loss's gradient): the fused gradient's gradient is tfjs's ops.
             const second = async () => {
               const r = tf.tidy(() => {
@@ -660,6 +682,27 @@ function webgpuTuneUpSuite(): void {
             const fusedSecond = await second();
             const finite = (v: Float32Array[]) => v.map((a) => a.map((e) => (Number.isFinite(e) ? e : 0)));
             expect(maxRelativeDifference(finite(plainSecond), finite(fusedSecond))).toBeLessThan(1e-5);
+            // An inner gradient seeded with a one-value tensor held on the CPU (tfjs-backend-webgpu computes small
+            // products there) that the outer gradient differentiates: dy/n must stay on the tape (tfjs's div).
+            const weighted = async () => {
+              const weight = tf.scalar(0.75);
+              const r = tf.grad((w: tf.Tensor) =>
+                tf.sum(
+                  tf.square(
+                    tf.grad((b: tf.Tensor) => losses.nonSaturating().generator({ fakeLogits: b } as never))(y, tf.mul(w, 2)),
+                  ),
+                ),
+              )(weight);
+              const v = await read([r]);
+              tf.dispose([weight, r]);
+              return v;
+            };
+            uninstallWebGPUTuneUp();
+            const plainWeighted = await weighted();
+            installWebGPUTuneUp();
+            const fusedWeighted = await weighted();
+            expect(plainWeighted[0]?.[0]).not.toBe(0);
+            expect(maxRelativeDifference(plainWeighted, fusedWeighted)).toBeLessThan(1e-5);
           }
           tf.dispose([x, y]);
         }
@@ -719,6 +762,19 @@ function webgpuTuneUpSuite(): void {
           expect(keys.filter((k) => k.startsWith('tfjsGanGuardStep'))).toHaveLength(programs);
           expect(keys).toHaveLength(programs);
           tf.dispose([before, next, ...ts]);
+        }
+        // The step's data checked on the device (dataGuardStart): 1, or −0.5 that skips every update; over
+        // six tensors a chain, the increment added once.
+        for (const [xs, expected] of [
+          [[[1, 2]], 1],
+          [[[1, Number.NaN]], -0.5],
+          [Array.from({ length: 7 }, (_, i) => [i, 2 * i]), 1],
+          [[...Array.from({ length: 6 }, (_, i) => [i]), [Number.NEGATIVE_INFINITY]], -0.5],
+        ] as [number[][], number][]) {
+          const ts = xs.map((x) => tf.tensor1d(x));
+          const start = dataGuardStart(ts);
+          expect(Array.from(await start.data())).toEqual([expected]);
+          tf.dispose([start, ...ts]);
         }
         // int32 and bool tensors are finite by their type: not read (on webgpu a cast of int32 to float32
         // keeps the integer buffer, which a float shader cannot read); work queued beside them is unharmed.

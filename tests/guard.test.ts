@@ -6,6 +6,7 @@ import {
   type Checkpointable,
   conditionalMlpDiscriminator,
   conditionalMlpGenerator,
+  DataError,
   type Discriminator,
   FUSED_ADAM_KERNEL,
   firstFailedUpdate,
@@ -22,7 +23,7 @@ import {
   releaseFusedAdam,
   stabilizers,
 } from '../src/index';
-import { everything, failingLoss, readsDuringFit, run, trainer } from './fixtures/guard';
+import { countReads, everything, failingLoss, readsDuringFit, run, trainer } from './fixtures/guard';
 import { ringData, smallModels } from './fixtures/models';
 
 // The non-finite guard's on-device check (nextGuard, fusedAdamUpdate's guard, the trainer's
@@ -70,6 +71,7 @@ for (const backend of ['cpu', 'wasm'] as const) {
       tf.dispose([ints, g]);
       expect([1, 2, 7].map(firstFailedUpdate)).toEqual([undefined, undefined, undefined]);
       expect([-1, -2, -5].map(firstFailedUpdate)).toEqual([0, 1, 4]);
+      expect(firstFailedUpdate(-0.5)).toBeUndefined(); // the data's failure (dataGuardStart), no update's
       const start = guardStart();
       expect(Array.from(await start.data())).toEqual([1]);
       start.dispose();
@@ -431,6 +433,67 @@ describe("the trainer's guard: 'on-device' and 'read-back' end in the same state
     for (const mode of ['read-back', 'on-device', true] as const) reads[String(mode)] = await readsDuringFit(mode);
     // fit checks the data once, then each step reads its losses (and, read-back, one flag per update).
     expect(reads).toEqual({ 'read-back': 1 + 4 * 3, 'on-device': 1 + 4, true: 1 + 4 * 3 }); // true: read-back on cpu
+  });
+
+  it("checks step()'s data on the device: a DataError and nothing changed, as 'read-back' gives, one read-back a step", async () => {
+    await tf.setBackend('cpu');
+    const good = ringData(16, 3);
+    const bad = tf.tidy(() => tf.concat([tf.slice(good, 0, 15), tf.tensor2d([[Number.NaN, 1]])]));
+    const infinite = tf.tidy(() => tf.concat([tf.tensor2d([[1, Number.NEGATIVE_INFINITY]]), tf.slice(good, 1, 15)]));
+    const outcomes: unknown[] = [];
+    for (const mode of ['read-back', 'on-device'] as const) {
+      const t = trainer(mode, undefined);
+      await t.step(good);
+      const before = await everything(t);
+      const held = tf.memory().numTensors;
+      const errors: unknown[] = [];
+      // One batch repeated k = 2 times, and two batches of which the second is bad.
+      for (const input of [bad, [good, infinite]]) errors.push(await t.step(input as tf.Tensor).catch((e: unknown) => e));
+      expect(tf.memory().numTensors).toBe(held);
+      for (const e of errors) {
+        expect(e).toBeInstanceOf(DataError);
+        expect((e as Error).message).toBe('data batch: contains NaN or Infinity');
+      }
+      expect(await everything(t)).toBe(before);
+      const { reads, result: next } = await countReads(() => t.step(good));
+      outcomes.push([before, next, await everything(t), reads]);
+      t.dispose();
+    }
+    type Outcome = [string, unknown, string, number];
+    const [readBack, onDevice] = outcomes as [Outcome, Outcome];
+    expect(onDevice.slice(0, 3)).toEqual(readBack.slice(0, 3));
+    // k = 2 and two G updates: the data check (of each of the batch's two uses), one flag per update and the
+    // losses; on the device, the losses.
+    expect([readBack[3], onDevice[3]]).toEqual([2 + 4 + 1, 1]);
+    tf.dispose([good, bad, infinite]);
+  });
+
+  it("checks an iterable source's batches on the device in fit: the same DataError and state as read-back", async () => {
+    await tf.setBackend('cpu');
+    const states: string[] = [];
+    const held: number[] = [];
+    for (const mode of ['read-back', 'on-device'] as const) {
+      const t = trainer(mode, undefined);
+      const before = tf.memory().numTensors;
+      const batches = [
+        ringData(8, 1),
+        ringData(8, 2),
+        ringData(8, 3),
+        ringData(8, 4),
+        tf.fill([8, 2], Number.NaN),
+        ringData(8, 5),
+      ];
+      // Steps of k = 2 batches: the third step's first batch is NaN. (Read-back stops before taking the sixth.)
+      const error = await t.fit(batches.values()).catch((e: unknown) => e); // an iterable: checked batch by batch
+      expect(error).toBeInstanceOf(DataError);
+      tf.dispose(batches); // those the trainer did not take (it disposes what it takes)
+      held.push(tf.memory().numTensors - before); // the optimizers' moments, made by the first updates
+      expect(t.history.steps).toHaveLength(2);
+      states.push(await everything(t));
+      t.dispose();
+    }
+    expect(states[1]).toBe(states[0]);
+    expect(held[1]).toBe(held[0]);
   });
 
   it('refuses a mode it cannot run, before anything is built', () => {

@@ -12,6 +12,7 @@ import {
   GANTrainer,
   type GANTrainerConfig,
   installFusedLeakyReluGradient,
+  installFusedTanhGradient,
   installLazyFusedGradients,
   installWasmTrainingKernels,
   installWebGPUTuneUp,
@@ -20,6 +21,7 @@ import {
   mlpDiscriminator,
   mlpGenerator,
   uninstallFusedLeakyReluGradient,
+  uninstallFusedTanhGradient,
   uninstallLazyFusedGradients,
   uninstallWasmTrainingKernels,
   uninstallWebGPUTuneUp,
@@ -34,9 +36,9 @@ export const UNTUNED: Partial<GANTrainerConfig> = { fusedAdam: false, backendTun
 
 /**
  * Which backend tune-up a runner trains with: all of the library's ('tuned': wasm kernels, WebGPU
- * uploads and bind group cache, fused LeakyReLU gradient, lazy fused-op gradients), the wasm training kernels without the fast
+ * uploads and bind group cache, fused LeakyReLU and tanh gradients, lazy fused-op gradients), the wasm training kernels without the fast
  * Tile, Gather, the sharing Identity and tfjs-gan's SIMD kernels (matrix product, LeakyReLU, tanh, column sums), no
- * WebGPU tune-up, tfjs's LeakyReLU gradient and tfjs's eager fused-op gradients
+ * WebGPU tune-up, tfjs's LeakyReLU and tanh gradients and tfjs's eager fused-op gradients
  * ('training-only'), or tfjs as it ships ('stock'). Kernel registry and backend are global, so
  * runners switch them around each of their runs and put the full tune-up back afterwards.
  */
@@ -58,12 +60,14 @@ export async function withKernels(mode: KernelMode, f: () => Promise<void>): Pro
     if (!benchWebGPUTuneUp.bindGroups) uninstallWebGPUTuneUp(); // the cache, if a trainer put it in
     installWebGPUTuneUp(benchWebGPUTuneUp); // the hand-written loop too, as a user of the library would have it
     installFusedLeakyReluGradient();
+    installFusedTanhGradient();
     lazyGradientsAsBenchmarked();
     return f();
   }
   uninstallWasmTrainingKernels();
   uninstallWebGPUTuneUp();
   uninstallFusedLeakyReluGradient(); // global: a tuned trainer made earlier installed it
+  uninstallFusedTanhGradient(); // likewise
   uninstallLazyFusedGradients(); // likewise
   if (mode === 'training-only') {
     installWasmTrainingKernels({
@@ -81,6 +85,7 @@ export async function withKernels(mode: KernelMode, f: () => Promise<void>): Pro
     installWasmTrainingKernels();
     installWebGPUTuneUp(benchWebGPUTuneUp);
     installFusedLeakyReluGradient();
+    installFusedTanhGradient();
     lazyGradientsAsBenchmarked();
   }
 }

@@ -46,6 +46,13 @@ export {
   selectBackend,
 } from './select';
 export {
+  installFusedTanhGradient,
+  registerFusedTanhKernels,
+  TANH_GRAD_KERNEL,
+  tanhGradInto,
+  uninstallFusedTanhGradient,
+} from './tanh-grad';
+export {
   installedWasmTrainingKernels,
   installWasmTrainingKernels,
   uninstallWasmTrainingKernels,

@@ -17,6 +17,7 @@
  * @module
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { fusedGradientSwitch, fusedOperands } from './fused-gradient';
 import type { CpuBackendLike, WebGPUBackendLike } from './kernel-backends';
 import { heapOffset, type WasmBackendLike, wasmSimdKernels } from './wasm-simd/index';
 import type { WasmHeap } from './wasm-speed';
@@ -29,15 +30,7 @@ interface Attrs {
   readonly alpha: number;
 }
 
-function operands(inputs: tf.NamedTensorInfoMap): [tf.TensorInfo, tf.TensorInfo] {
-  const { dy, x } = inputs;
-  if (dy === undefined || x === undefined) throw new Error(`${LEAKY_RELU_GRAD_KERNEL}: inputs dy and x are required.`);
-  if (dy.dtype !== 'float32' || x.dtype !== 'float32')
-    throw new Error(`${LEAKY_RELU_GRAD_KERNEL}: float32 tensors only, got ${dy.dtype} and ${x.dtype}.`);
-  if (!tf.util.arraysEqual(dy.shape, x.shape))
-    throw new Error(`${LEAKY_RELU_GRAD_KERNEL}: dy [${dy.shape}] and x [${x.shape}] must have the same shape.`);
-  return [dy, x];
-}
+const operands = (inputs: tf.NamedTensorInfoMap) => fusedOperands(LEAKY_RELU_GRAD_KERNEL, inputs, ['dy', 'x']);
 
 /** `out[i] = x[i] > 0 ? dy[i] : dy[i]·α`, α and every product rounded to float32 as tfjs's `Multiply` does. */
 export function leakyReluGradInto(dy: Float32Array, x: Float32Array, alpha: number, out: Float32Array): void {
@@ -124,32 +117,14 @@ function leakyReluGrad(dy: tf.Tensor, x: tf.Tensor, alpha: number): tf.Tensor {
   return tf.engine().runKernel(LEAKY_RELU_GRAD_KERNEL, { dy, x }, { alpha } as unknown as tf.NamedAttrMap) as tf.Tensor;
 }
 
-/** Backends this module has registered its kernel for. */
-const registeredFor = new Set<string>();
-
-/** tfjs's gradient of `LeakyRelu`, kept at install so that uninstalling puts it back. */
-let original: tf.GradConfig | undefined;
-let installed: tf.GradConfig | undefined;
-
-function fusedGradient(tfjs: tf.GradConfig): tf.GradConfig {
-  return {
-    kernelName: 'LeakyRelu',
-    inputsToSave: ['x'],
-    gradFunc: (dy, saved, attrs) => {
-      const x = saved[0] as tf.Tensor;
-      if (
-        !Array.isArray(dy) &&
-        dy.dtype === 'float32' &&
-        x.dtype === 'float32' &&
-        tf.getKernel(LEAKY_RELU_GRAD_KERNEL, tf.getBackend()) !== undefined
-      ) {
-        const alpha = (attrs as unknown as Attrs).alpha;
-        return { x: () => leakyReluGrad(dy, x, alpha) };
-      }
-      return tfjs.gradFunc(dy, saved, attrs); // WebGL, other dtypes: tfjs's own
-    },
-  };
-}
+const fused = fusedGradientSwitch({
+  forKernel: 'LeakyRelu',
+  fusedKernel: LEAKY_RELU_GRAD_KERNEL,
+  kernels: KERNELS,
+  gradientOfFused: fusedGradientOfGradient,
+  saves: { inputsToSave: ['x'] },
+  gradient: (dy, x, attrs) => ({ x: () => leakyReluGrad(dy, x, (attrs as unknown as Attrs).alpha) }),
+});
 
 /**
  * Registers the fused kernel for those of `cpu`, `wasm` and `webgpu` whose packages are loaded, once
@@ -157,14 +132,7 @@ function fusedGradient(tfjs: tf.GradConfig): tf.GradConfig {
  * {@link installFusedLeakyReluGradient} and the trainer's every step do, for packages loaded later.
  */
 export function registerFusedLeakyReluKernels(): void {
-  for (const [backendName, kernelFunc] of Object.entries(KERNELS)) {
-    if (registeredFor.has(backendName) || tf.findBackendFactory(backendName) == null) continue; // package not loaded (yet)
-    if (tf.getKernelsForBackend(backendName).length === 0) continue;
-    registeredFor.add(backendName);
-    if (tf.getKernel(LEAKY_RELU_GRAD_KERNEL, backendName) === undefined)
-      tf.registerKernel({ kernelName: LEAKY_RELU_GRAD_KERNEL, backendName, kernelFunc });
-  }
-  if (tf.getGradient(LEAKY_RELU_GRAD_KERNEL) === undefined) tf.registerGradient(fusedGradientOfGradient);
+  fused.register();
 }
 
 /**
@@ -180,27 +148,10 @@ export function registerFusedLeakyReluKernels(): void {
  * is back, a later call installs the fused one again).
  */
 export function installFusedLeakyReluGradient(): boolean {
-  registerFusedLeakyReluKernels();
-  const current = tf.getGradient('LeakyRelu');
-  if (current === undefined) return false;
-  if (current === installed) return true;
-  if (installed !== undefined && original !== undefined) {
-    if (current !== original) return false; // someone else's since: theirs stays
-    tf.registerGradient(installed); // tfjs's was put back by someone: ours again
-    return true;
-  }
-  original = current;
-  installed = fusedGradient(current);
-  tf.registerGradient(installed);
-  return true;
+  return fused.install();
 }
 
 /** Puts tfjs's gradient of `LeakyRelu` back; returns whether the fused one was installed. */
 export function uninstallFusedLeakyReluGradient(): boolean {
-  if (installed === undefined || original === undefined) return false;
-  const wasOurs = tf.getGradient('LeakyRelu') === installed;
-  if (wasOurs) tf.registerGradient(original);
-  installed = undefined;
-  original = undefined;
-  return wasOurs;
+  return fused.uninstall();
 }

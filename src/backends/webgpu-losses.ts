@@ -204,6 +204,29 @@ export function meanProbabilities(real: tf.Tensor, fake: tf.Tensor): tf.Tensor1D
   return tf.stack([tf.mean(tf.sigmoid(real)), tf.mean(tf.sigmoid(fake))]) as tf.Tensor1D;
 }
 
+/**
+ * tfjs's Mean gradient scales dy by `div(dy, n)`, and tfjs-backend-webgpu's `RealDiv` is a GPU
+ * dispatch even for one value it holds on the CPU (it has no CPU path). When dy is such a value (in
+ * a first-order backward pass, the loss's seed gradient) and no outer gradient is being recorded
+ * (which needs `div`'s tape node), the quotient is taken here instead and uploaded with the
+ * gradient's other input. It is a float32 division, correctly rounded like SwiftShader's and tfjs's
+ * CPU kernels' (a GPU's shader division may differ from it in the last bit).
+ */
+function meanGradientScale(dy: tf.Tensor, n: number): tf.Tensor {
+  const engine = tf.engine() as unknown as { isTapeOn?(): boolean };
+  const held = (tf.backend() as unknown as Partial<CpuHeld>).tensorMap?.get(dy.dataId);
+  if (engine.isTapeOn?.() === false && dy.dtype === 'float32' && dy.size === 1 && held?.values != null) {
+    // Both float32: the double quotient rounds to the float32 one (double rounding is innocuous for ÷).
+    return tf.tensor1d([(held.values[0] as number) / n], 'float32');
+  }
+  return tf.div(tf.reshape(dy, [1]), n);
+}
+
+/** tfjs-backend-webgpu's record of a tensor's data (4.22): `values` while it holds them on the CPU (a tensor's data never changes). */
+interface CpuHeld {
+  tensorMap: { get(dataId: tf.DataId): { values?: ArrayLike<number> | null } | undefined };
+}
+
 let gradientRegistered = false;
 
 /** Registers the two kernels for webgpu (and, once, the forward kernel's gradient). Returns whether they are registered. */
@@ -218,8 +241,7 @@ export function installFusedLosses(): boolean {
         const [x] = saved as [tf.Tensor];
         return {
           x: () => {
-            // tfjs's Mean gradient: div(mul(dy, ones), n), on the CPU where tfjs-backend-webgpu keeps small tensors.
-            const scaled = tf.div(tf.reshape(dy as tf.Tensor, [1]), tf.util.sizeFromShape(x.shape));
+            const scaled = meanGradientScale(dy as tf.Tensor, tf.util.sizeFromShape(x.shape));
             return tf.engine().runKernel(BCE_MEAN_GRAD_KERNEL, { x, scaled }, attrs as tf.NamedAttrMap) as tf.Tensor;
           },
         };

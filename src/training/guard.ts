@@ -40,7 +40,7 @@ export function guardStart(): tf.Tensor1D {
  * that are not float32 (int32, bool) are finite by their type and not read. On `webgpu`, one compute
  * shader per six tensors ({@link GUARD_STEP_KERNEL}); elsewhere tfjs ops.
  */
-export function nextGuard(previous: tf.Tensor, tensors: readonly tf.Tensor[]): tf.Tensor1D {
+export function nextGuard(previous: tf.Tensor, tensors: readonly tf.Tensor[], increment = 1): tf.Tensor1D {
   return tf.tidy(() => {
     // int32 and bool values are always finite. (Not cast either: on webgpu a cast from int32 keeps the integer buffer.)
     const floats = tensors.filter((t) => t.dtype === 'float32');
@@ -50,16 +50,32 @@ export function nextGuard(previous: tf.Tensor, tensors: readonly tf.Tensor[]): t
       floats.forEach((t, i) => {
         inputs[`x${i}`] = t;
       });
-      return tf.engine().runKernel(GUARD_STEP_KERNEL, inputs, { increment: 1 }) as tf.Tensor1D;
+      return tf.engine().runKernel(GUARD_STEP_KERNEL, inputs, { increment }) as tf.Tensor1D;
     }
     const finite = floats.length === 0 ? tf.scalar(true, 'bool') : tf.all(tf.stack(floats.map((t) => tf.all(tf.isFinite(t)))));
-    return tf.where(tf.greater(before, 0), tf.where(finite, tf.add(before, 1), tf.neg(before)), before) as tf.Tensor1D;
+    return tf.where(tf.greater(before, 0), tf.where(finite, tf.add(before, increment), tf.neg(before)), before) as tf.Tensor1D;
   });
 }
 
-/** The index (0-based, in the step's order) of the first update the guard found not finite, or undefined. */
+/** The guard's value when a step's data held NaN or ±∞ ({@link dataGuardStart}): not above 0, and no update's. */
+export const DATA_NOT_FINITE = -0.5;
+
+/**
+ * The guard's running value before a step's first update, with the step's data batches `xs` checked
+ * on the device as well (instead of reading a flag back before the step): 1, as {@link guardStart},
+ * when every value is finite, else {@link DATA_NOT_FINITE} — not above 0, so every update of the step
+ * is skipped, and the value read back says it was the data. One more guard step, nothing read back.
+ */
+export function dataGuardStart(xs: readonly tf.Tensor[]): tf.Tensor1D {
+  return tf.tidy(() => nextGuard(tf.tensor1d([-DATA_NOT_FINITE], 'float32'), xs, -DATA_NOT_FINITE));
+}
+
+/**
+ * The index (0-based, in the step's order) of the first update the guard found not finite, or
+ * undefined (none did; also when the step's data was not finite, see {@link dataGuardStart}).
+ */
 export function firstFailedUpdate(value: number): number | undefined {
-  return value > 0 ? undefined : Math.round(-value) - 1;
+  return value > -1 ? undefined : Math.round(-value) - 1;
 }
 
 /** What {@link updateUndo} returns. */

@@ -2,6 +2,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { toBackendSupportError } from '../backends/gradients';
 import { installLazyFusedGradients } from '../backends/lazy-fused-gradients';
 import { installFusedLeakyReluGradient, registerFusedLeakyReluKernels } from '../backends/leaky-relu-grad';
+import { installFusedTanhGradient, registerFusedTanhKernels } from '../backends/tanh-grad';
 import { installWasmTrainingKernels, type WasmTuneUpOptions } from '../backends/wasm';
 import { installWebGPUTuneUp } from '../backends/webgpu';
 import { type LabelSampler, type LabelsInput, labelSampler, toLabelsSync } from '../conditional/labels';
@@ -48,7 +49,16 @@ import {
   type LabeledData,
   toBatch,
 } from './data';
-import { firstFailedUpdate, type GuardNonFinite, guardStart, nextGuard, type UpdateUndo, updateUndo } from './guard';
+import {
+  DATA_NOT_FINITE,
+  dataGuardStart,
+  firstFailedUpdate,
+  type GuardNonFinite,
+  guardStart,
+  nextGuard,
+  type UpdateUndo,
+  updateUndo,
+} from './guard';
 import { assertCounts, fixedSchedule, type UpdateCounts, type UpdateSchedule } from './schedule';
 import {
   applyUpdate,
@@ -112,6 +122,11 @@ export interface BackendTuneUpOptions extends WasmTuneUpOptions {
    */
   readonly leakyReluGradient?: boolean;
   /**
+   * Differentiate tanh with one fused kernel on cpu, wasm and webgpu instead of tfjs's three
+   * ({@link installFusedTanhGradient}; global, like the rest). Default `true`.
+   */
+  readonly tanhGradient?: boolean;
+  /**
    * Make backprop through tfjs's fused matMul and conv2d (`Dense`, `Conv2D`) compute only the input
    * gradients it uses — the same bits, fewer kernels ({@link installLazyFusedGradients}; global, on
    * every backend). Default `true`.
@@ -149,7 +164,12 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
   readonly noise?: NoiseName | NoiseSampler;
   /** Seed of every random draw the trainer makes (noise, shuffling). */
   readonly seed?: number;
-  /** Reject data holding NaN/Infinity before it reaches the models. Default `true`. */
+  /**
+   * Reject data holding NaN/Infinity with a {@link DataError}, leaving the trainer as it was. Checked
+   * by a read-back before the step, or — with the on-device guard (`guardNonFinite`) — on the device
+   * together with the step's updates, which it then skips and undoes (one read-back a step instead of
+   * two). A tensor given to `fit` is checked once, whole. Default `true`.
+   */
   readonly checkFinite?: boolean;
   /**
    * Check every update's loss and gradients for NaN/Infinity and throw a {@link NonFiniteError}
@@ -165,7 +185,8 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
    * - `'on-device'`: the check runs on the device and the update applies only where it passed
    *   ({@link fusedAdamUpdate}'s `guard`), so a step reads back once (its losses, as always); a
    *   failing update and the rest of its step run but change nothing, and the error comes at the end
-   *   of the step. Needs both optimizers to be `tf.train.adam` ones and `fusedAdam` on.
+   *   of the step. The step's data batches are checked the same way (`checkFinite`). Needs both
+   *   optimizers to be `tf.train.adam` ones and `fusedAdam` on.
    *
    * `true` (the default) is on-device on `webgpu` when it can be, read-back otherwise. With `false`,
    * a non-finite loss is still reported by a `NonFiniteError` after the step, but the weights may
@@ -176,11 +197,12 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
    * Install the library's training kernels for backends that lack or mis-implement them
    * or are slow at them — tfjs-backend-wasm (see {@link installWasmTrainingKernels}) and, while the
    * active backend is `webgpu`, uploads through `queue.writeBuffer`, cached bind groups, sums without transposes and fused cross-entropy losses (see {@link installWebGPUTuneUp}),
-   * a fused LeakyReLU gradient on cpu, wasm and webgpu ({@link installFusedLeakyReluGradient}), and
+   * fused LeakyReLU and tanh gradients on cpu, wasm and webgpu ({@link installFusedLeakyReluGradient},
+   * {@link installFusedTanhGradient}), and
    * lazy gradients for tfjs's fused matMul and conv2d on every backend ({@link installLazyFusedGradients}).
    * Harmless where the backend is not loaded. `false` installs nothing, and an object leaves parts out
    * (`{ matmul: false }`, `{ webgpuUploads: false }`, `{ webgpuBindGroups: false }`, `{ webgpuSums: false }`, `{ webgpuLosses: false }`, `{ leakyReluGradient: false }`,
-   * `{ lazyFusedGradients: false }`); neither removes what another trainer or a call
+   * `{ tanhGradient: false }`, `{ lazyFusedGradients: false }`); neither removes what another trainer or a call
    * of the install functions put in place (they are global: use the `uninstall…` functions). Default `true`.
    */
   readonly backendTuneUp?: boolean | BackendTuneUpOptions;
@@ -261,6 +283,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   /** What an update's forward passes may write besides the weights: the models' non-trainable state variables. */
   private readonly sideVariables: readonly tf.Variable[];
   private readonly fusedLeakyReluGradient: boolean;
+  private readonly fusedTanhGradient: boolean;
   private readonly webgpuTuneUp:
     | { readonly uploads: boolean; readonly bindGroups: boolean; readonly sums: boolean; readonly losses: boolean }
     | undefined;
@@ -321,6 +344,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     if (parts !== undefined) installWasmTrainingKernels(parts);
     this.fusedLeakyReluGradient = parts !== undefined && (parts.leakyReluGradient ?? true);
     if (this.fusedLeakyReluGradient) installFusedLeakyReluGradient();
+    this.fusedTanhGradient = parts !== undefined && (parts.tanhGradient ?? true);
+    if (this.fusedTanhGradient) installFusedTanhGradient();
     if (parts !== undefined && (parts.lazyFusedGradients ?? true)) installLazyFusedGradients();
     this.webgpuTuneUp = parts && {
       uploads: parts.webgpuUploads ?? true,
@@ -481,15 +506,28 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     }
   }
 
-  /** Runs one step on already validated, trainer-owned batches, then disposes them. */
-  private async runStep(batches: Batch[], counts: UpdateCounts, epoch: number): Promise<StepLogs> {
+  /**
+   * Whether a step's data batches are checked for NaN/Infinity on the device, with the on-device guard
+   * ({@link dataGuardStart}), instead of by a read-back before the step.
+   */
+  private checksDataOnDevice(): boolean {
+    return this.checkFinite && this.guardMode() === 'on-device';
+  }
+
+  /**
+   * Runs one step on already validated, trainer-owned batches, then disposes them. `checkData`: the
+   * batches are not yet checked for NaN/Infinity; the on-device guard does it (a `DataError`, with
+   * nothing changed, as a read-back check before the step would have thrown).
+   */
+  private async runStep(batches: Batch[], counts: UpdateCounts, epoch: number, checkData = false): Promise<StepLogs> {
     const parts = {
       generator: this.generator as AnyGenerator,
       discriminator: this.discriminator as AnyDiscriminator,
       loss: this.loss,
     };
     const mode = this.guardMode();
-    const check: StepCheck = { mode, value: mode === 'on-device' ? guardStart() : undefined, undos: [] };
+    const start = () => (checkData ? dataGuardStart(batches.map((b) => b.x)) : guardStart());
+    const check: StepCheck = { mode, value: mode === 'on-device' ? start() : undefined, undos: [] };
     // Guarded: before each update (before its draws), an undo of what it may change besides its weights.
     const begin = (which: 'discriminator' | 'generator', optimizer: tf.Optimizer) => {
       if (mode !== 'off') check.undos.push({ which, undo: this.undoFor(mode === 'on-device' ? optimizer : undefined) });
@@ -581,6 +619,11 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
    * every later update did besides their (skipped) weights, latest first, and throws its NonFiniteError.
    */
   private undoFailed(check: StepCheck, value: number): void {
+    if (value === DATA_NOT_FINITE) {
+      // The data: every update was skipped; undo all of them, as the read-back check would have changed nothing.
+      for (let j = check.undos.length - 1; j >= 0; j--) check.undos[j]?.undo.restore();
+      throw new DataError('data batch: contains NaN or Infinity');
+    }
     const failed = firstFailedUpdate(value);
     if (failed === undefined) return;
     for (let j = check.undos.length - 1; j >= failed; j--) check.undos[j]?.undo.restore();
@@ -602,14 +645,17 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     return this.sampleLabels?.(n, this.random.nextSeed());
   }
 
-  /** Converts and validates user batches; nothing is changed if this throws. */
-  private async prepare(inputs: readonly unknown[]): Promise<Batch[]> {
+  /**
+   * Converts and validates user batches; nothing is changed if this throws. `checkOnDevice`: the
+   * NaN/Infinity check is left to the step's on-device guard.
+   */
+  private async prepare(inputs: readonly unknown[], checkOnDevice: boolean): Promise<Batch[]> {
     const prepared: Batch[] = [];
     try {
       for (const input of inputs) {
         const b = await toBatch(input, this.discriminator.inputShape, this.numClasses, 'data batch');
         prepared.push(b);
-        if (this.checkFinite) await assertFinite(b.x, 'data batch');
+        if (this.checkFinite && !checkOnDevice) await assertFinite(b.x, 'data batch');
       }
       return prepared;
     } catch (e) {
@@ -623,7 +669,8 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
    *
    * @param batch one real batch (reused for each of the k updates) or exactly k batches —
    *   `{ x, labels }` records for a conditional GAN. Your tensors stay yours.
-   * @throws {@link ShapeMismatchError}, {@link DataError} or {@link GANConfigError} before any variable changes.
+   * @throws {@link ShapeMismatchError}, {@link DataError} or {@link GANConfigError}, with no variable
+   *   changed (a `DataError` from the on-device check comes after the step ran, everything it did undone).
    */
   async step(batch: StepInput<G>): Promise<StepLogs> {
     this.assertUsable();
@@ -635,8 +682,9 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       if (list.length !== counts.discriminator) {
         throw new GANConfigError('batch', `expected 1 batch or k = ${counts.discriminator} batches, got ${list.length}`);
       }
-      const batches = await this.prepare(list);
-      return await this.runStep(batches, counts, this.globalEpoch);
+      const onDevice = this.checksDataOnDevice();
+      const batches = await this.prepare(list, onDevice);
+      return await this.runStep(batches, counts, this.globalEpoch, onDevice);
     } finally {
       this.busy = false;
     }
@@ -647,15 +695,17 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
     this.busy = true;
     // The webgpu backend exists only once tfjs has started it, so this is checked at every step/fit.
     if (this.webgpuTuneUp !== undefined && tf.getBackend() === 'webgpu') installWebGPUTuneUp(this.webgpuTuneUp);
-    // A backend package loaded after the trainer was made gets the fused LeakyReLU kernel too.
+    // A backend package loaded after the trainer was made gets the fused gradient kernels too.
     if (this.fusedLeakyReluGradient) registerFusedLeakyReluKernels();
+    if (this.fusedTanhGradient) registerFusedTanhKernels();
   }
 
   /**
    * Trains on `data` for `epochs` passes. With k discriminator updates per step,
    * one epoch is ⌊batches / k⌋ steps; an incomplete final batch is dropped.
    *
-   * @throws {@link GANConfigError}, {@link ShapeMismatchError} or {@link DataError} before any variable changes.
+   * @throws {@link GANConfigError}, {@link ShapeMismatchError} or {@link DataError}, with no variable
+   *   changed (see {@link GANTrainerConfig.checkFinite} for when a `DataError` comes).
    */
   async fit(data: DataFor<G>, options: FitOptions = {}): Promise<History> {
     this.assertUsable();
@@ -696,13 +746,14 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
             if (signal?.aborted || stopRequested) break;
             const counts = this.schedule.countsAt(this.globalStep);
             assertCounts(counts);
+            const checkOnDevice = this.checksDataOnDevice();
             const batches: Batch[] = [];
             try {
               while (batches.length < counts.discriminator) {
                 const b = await stream.next();
                 if (b === undefined) break;
                 batches.push(b);
-                if (source.checkBatches && this.checkFinite) await assertFinite(b.x, 'data batch');
+                if (source.checkBatches && this.checkFinite && !checkOnDevice) await assertFinite(b.x, 'data batch');
               }
             } catch (err) {
               for (const b of batches) disposeBatch(b);
@@ -719,7 +770,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
               for (const b of batches) disposeBatch(b);
               throw err;
             }
-            const logs = await this.runStep(batches, counts, epoch);
+            const logs = await this.runStep(batches, counts, epoch, source.checkBatches && checkOnDevice);
             stepsThisEpoch.push(logs);
             history.steps.push(logs);
             for (const cb of callbacks) await cb.onStepEnd?.(logs, context);

@@ -57,6 +57,8 @@ export interface WasmSimdExports {
   leakyRelu(x: number, out: number, n: number, alpha: number): void;
   /** out = x > 0 ? dy : dy·α (LeakyReLU's gradient), n float32 values. */
   leakyReluGrad(dy: number, x: number, out: number, n: number, alpha: number): void;
+  /** out = (1 − y·y)·dy (tanh's gradient from its output y), n float32 values. */
+  tanhGrad(dy: number, y: number, out: number, n: number): void;
   /** out = tanh(x) over n float32 values (Eigen's rational approximation, |error| ≤ 4.1e-7). */
   tanh(x: number, out: number, n: number): void;
   /**

@@ -462,6 +462,34 @@
   )
 
   ;; ---------------------------------------------------------------------------------------------
+  ;; out = (1 − y·y)·dy (tanh's gradient from its output y, tfjs's mul(sub(1, square(y)), dy)): each
+  ;; operation rounded to float32 in tfjs's order.
+  (func (export "tanhGrad") (param $dy i32) (param $y i32) (param $out i32) (param $n i32)
+    (local $i i32) (local $end4 i32) (local $o i32) (local $v v128) (local $s f32)
+    (local.set $end4 (i32.and (local.get $n) (i32.const -4)))
+    (block $done4 (loop $four
+      (br_if $done4 (i32.ge_u (local.get $i) (local.get $end4)))
+      (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+      (local.set $v (v128.load (i32.add (local.get $y) (local.get $o))))
+      (v128.store (i32.add (local.get $out) (local.get $o))
+        (f32x4.mul
+          (f32x4.sub (f32x4.splat (f32.const 1)) (f32x4.mul (local.get $v) (local.get $v)))
+          (v128.load (i32.add (local.get $dy) (local.get $o)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 4)))
+      (br $four)))
+    (block $done (loop $one
+      (br_if $done (i32.ge_u (local.get $i) (local.get $n)))
+      (local.set $o (i32.shl (local.get $i) (i32.const 2)))
+      (local.set $s (f32.load (i32.add (local.get $y) (local.get $o))))
+      (f32.store (i32.add (local.get $out) (local.get $o))
+        (f32.mul
+          (f32.sub (f32.const 1) (f32.mul (local.get $s) (local.get $s)))
+          (f32.load (i32.add (local.get $dy) (local.get $o)))))
+      (local.set $i (i32.add (local.get $i) (i32.const 1)))
+      (br $one)))
+  )
+
+  ;; ---------------------------------------------------------------------------------------------
   ;; out = tanh(x), float32: Eigen's (and TensorFlow's CPU) rational approximation — x clamped to
   ;; ±7.90531110763549805, a degree-13 odd numerator over a degree-6 even denominator, x itself where
   ;; |x| < 0.0004 (within 4.1e-7 of the exact value, 7 ulp, at worst). NaN stays NaN, ±0 keeps its sign, ±Infinity gives ±1.
