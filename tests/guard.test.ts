@@ -465,6 +465,20 @@ describe("the trainer's guard: 'on-device' and 'read-back' end in the same state
     // k = 2 and two G updates: the data check (of each of the batch's two uses), one flag per update and the
     // losses; on the device, the losses.
     expect([readBack[3], onDevice[3]]).toEqual([2 + 4 + 1, 1]);
+    // The guard's mode changing between the step's choice and its run (the backend did, with guard `true`):
+    // the data is then checked by reading back, not left unchecked.
+    const t = trainer('on-device', undefined);
+    await t.step(good);
+    const before = await everything(t);
+    const internals = t as unknown as { guardMode(): string };
+    const guardMode = internals.guardMode.bind(t);
+    let calls = 0;
+    internals.guardMode = () => (++calls === 1 ? guardMode() : 'read-back');
+    const error = await t.step(bad).catch((e: unknown) => e);
+    expect(calls).toBeGreaterThan(1);
+    expect(error).toBeInstanceOf(DataError);
+    expect(await everything(t)).toBe(before);
+    t.dispose();
     tf.dispose([good, bad, infinite]);
   });
 
@@ -494,6 +508,19 @@ describe("the trainer's guard: 'on-device' and 'read-back' end in the same state
     }
     expect(states[1]).toBe(states[0]);
     expect(held[1]).toBe(held[0]);
+    // A bad batch among the last ones, too few for a step (k = 2), is checked all the same.
+    for (const mode of ['read-back', 'on-device'] as const) {
+      for (const count of [5, 1]) {
+        const t = trainer(mode, undefined);
+        const batches = [...Array.from({ length: count - 1 }, (_, i) => ringData(8, i + 1)), tf.fill([8, 2], Number.NaN)];
+        const error = await t.fit(batches.values()).catch((e: unknown) => e);
+        expect(error).toBeInstanceOf(DataError);
+        expect((error as Error).message).toBe('data batch: contains NaN or Infinity');
+        expect(t.history.steps).toHaveLength((count - 1) / 2);
+        tf.dispose(batches);
+        t.dispose();
+      }
+    }
   });
 
   it('refuses a mode it cannot run, before anything is built', () => {

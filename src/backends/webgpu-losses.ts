@@ -216,8 +216,9 @@ function meanGradientScale(dy: tf.Tensor, n: number): tf.Tensor {
   const engine = tf.engine() as unknown as { isTapeOn?(): boolean };
   const held = (tf.backend() as unknown as Partial<CpuHeld>).tensorMap?.get(dy.dataId);
   if (engine.isTapeOn?.() === false && dy.dtype === 'float32' && dy.size === 1 && held?.values != null) {
-    // Both float32: the double quotient rounds to the float32 one (double rounding is innocuous for ÷).
-    return tf.tensor1d([(held.values[0] as number) / n], 'float32');
+    // Both float32 (n as tfjs makes it a float32 scalar): the double quotient rounds to the float32 one
+    // (double rounding is innocuous for ÷).
+    return tf.tensor1d([(held.values[0] as number) / Math.fround(n)], 'float32');
   }
   return tf.div(tf.reshape(dy, [1]), n);
 }

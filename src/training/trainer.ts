@@ -168,7 +168,10 @@ export interface GANTrainerConfig<G extends AnyGenerator = Generator> {
    * Reject data holding NaN/Infinity with a {@link DataError}, leaving the trainer as it was. Checked
    * by a read-back before the step, or — with the on-device guard (`guardNonFinite`) — on the device
    * together with the step's updates, which it then skips and undoes (one read-back a step instead of
-   * two). A tensor given to `fit` is checked once, whole. Default `true`.
+   * two). Then the error comes a little later: in `fit`, after that step's `onStepBegin` callbacks and
+   * after pulling the step's other batches; and a batch that cannot be converted at all (a
+   * `ShapeMismatchError`) is reported first, also when it comes after the bad one. A tensor given to
+   * `fit` is checked once, whole. Default `true`.
    */
   readonly checkFinite?: boolean;
   /**
@@ -526,7 +529,17 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       loss: this.loss,
     };
     const mode = this.guardMode();
-    const start = () => (checkData ? dataGuardStart(batches.map((b) => b.x)) : guardStart());
+    if (checkData && mode !== 'on-device' && this.checkFinite) {
+      // The guard's mode changed since the caller chose (the backend did): check by reading back.
+      try {
+        for (const b of batches) await assertFinite(b.x, 'data batch');
+      } catch (e) {
+        for (const b of batches) disposeBatch(b);
+        throw e;
+      }
+    }
+    // Each distinct tensor once (step() reuses one batch for its k updates).
+    const start = () => (checkData ? dataGuardStart(uniqueData(batches.map((b) => b.x))) : guardStart());
     const check: StepCheck = { mode, value: mode === 'on-device' ? start() : undefined, undos: [] };
     // Guarded: before each update (before its draws), an undo of what it may change besides its weights.
     const begin = (which: 'discriminator' | 'generator', optimizer: tf.Optimizer) => {
@@ -760,7 +773,14 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
               throw err;
             }
             if (batches.length < counts.discriminator) {
-              for (const b of batches) disposeBatch(b);
+              try {
+                // Too few for a step, so never checked on the device: checked here, as read-back checks them all.
+                if (source.checkBatches && this.checkFinite && checkOnDevice) {
+                  for (const b of batches) await assertFinite(b.x, 'data batch');
+                }
+              } finally {
+                for (const b of batches) disposeBatch(b);
+              }
               break;
             }
             try {
@@ -1282,6 +1302,16 @@ function optimizerFromRecord(record: OptimizerRecord): tf.Optimizer {
     throw new CheckpointError(`unknown optimizer class "${record.className}": pass the optimizer in the config`);
   const [cls, fromConfig] = entry;
   return fromConfig(cls, record.config as tf.serialization.ConfigDict) as tf.Optimizer;
+}
+
+/** The tensors of `xs` whose data differ: a clone shares its original's data, and is checked once. */
+function uniqueData(xs: readonly tf.Tensor[]): tf.Tensor[] {
+  const seen = new Set<tf.DataId>();
+  return xs.filter((x) => {
+    if (seen.has(x.dataId)) return false;
+    seen.add(x.dataId);
+    return true;
+  });
 }
 
 /** A list of batches: an array of tensors or of `{ x, labels }` records (a plain nested array is one batch). */
