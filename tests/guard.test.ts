@@ -465,6 +465,18 @@ describe("the trainer's guard: 'on-device' and 'read-back' end in the same state
     // k = 2 and two G updates: the data check (of each of the batch's two uses), one flag per update and the
     // losses; on the device, the losses.
     expect([readBack[3], onDevice[3]]).toEqual([2 + 4 + 1, 1]);
+    // A batch reused for the k updates is scanned once; two batches twice (IsFinite: nextGuard's ops on cpu).
+    const isFinites = async (input: tf.Tensor | tf.Tensor[]) => {
+      const t = trainer('on-device', undefined);
+      const p = await tf.profile(async () => {
+        await t.step(input as tf.Tensor);
+      });
+      t.dispose();
+      return p.kernels.filter((k) => k.name === 'IsFinite').length;
+    };
+    const other = ringData(16, 4);
+    expect((await isFinites([good, other])) - (await isFinites(good))).toBe(1);
+    other.dispose();
     // The guard's mode changing between the step's choice and its run (the backend did, with guard `true`):
     // the data is then checked by reading back, not left unchecked.
     const t = trainer('on-device', undefined);
