@@ -16,6 +16,7 @@
  *   npm run bench -- --no-bind-group-cache         # webgpu: the tune-up without its bind group cache (for an A/B)
  *   npm run bench -- --no-lazy-gradients           # tfjs's eager fused-op gradients in the tuned runners (for an A/B)
  *   npm run bench -- --guard read-back             # the library's non-finite guard mode (default: the trainer's choice; for an A/B)
+ *   npm run bench -- --step-loop                   # + the library driven by trainer.step() in a loop of your own (as a browser app does)
  *
  * Models: the seed's MNIST MLP GAN (batch 100, 784 dims) and a 28×28 DCGAN (the `dcgan*` presets,
  * batch 64). Data: random values in [−1, 1] (speed does not depend on the pixels). One step = one
@@ -46,6 +47,7 @@ import {
   libraryRunner,
   type ModelName,
   type Runner,
+  stepLoopRunner,
   UNTUNED,
   WORKLOADS,
 } from './bench/workloads';
@@ -58,6 +60,7 @@ interface Options {
   warmup: number | undefined;
   memorySteps: number;
   untuned: boolean;
+  stepLoop: boolean;
   stockWasm: boolean;
   json: string | undefined;
   torch: boolean;
@@ -72,7 +75,7 @@ interface Options {
 }
 
 const HELP = `usage: npm run bench -- [--backends cpu,wasm,webgpu] [--models mlp,dcgan] [--steps N] [--runs R]
-  [--warmup W] [--memory-steps N] [--untuned] [--stock] [--json FILE|-] [--no-torch] [--torch-threads N]
+  [--warmup W] [--memory-steps N] [--untuned] [--step-loop] [--stock] [--json FILE|-] [--no-torch] [--torch-threads N]
   [--wasm-threads N] [--tf-flag NAME=VALUE]... [--python PATH] [--torch-device cpu|cuda] [--no-bind-group-cache] [--no-lazy-gradients]
   [--guard read-back|on-device|false]`;
 
@@ -85,6 +88,7 @@ function parseArgs(argv: string[]): Options {
     warmup: undefined,
     memorySteps: 0,
     untuned: false,
+    stepLoop: false,
     stockWasm: false,
     json: undefined,
     torch: true,
@@ -137,6 +141,9 @@ function parseArgs(argv: string[]): Options {
         break;
       case '--untuned':
         o.untuned = true;
+        break;
+      case '--step-loop':
+        o.stepLoop = true;
         break;
       case '--stock':
       case '--stock-wasm':
@@ -308,6 +315,14 @@ async function main(): Promise<void> {
         ['library', libraryRunner(w, steps, o.guard === undefined ? {} : { guardNonFinite: o.guard })],
         ['handwritten', handwrittenRunner(w, steps)],
         ...(o.untuned ? [['library-untuned', libraryRunner(w, steps, UNTUNED, 'training-only')] as [string, Runner]] : []),
+        ...(o.stepLoop
+          ? [
+              ['library-step-loop', stepLoopRunner(w, steps, o.guard === undefined ? {} : { guardNonFinite: o.guard })] as [
+                string,
+                Runner,
+              ],
+            ]
+          : []),
         // Without the wasm kernel tune-up only the MLP trains (the DCGAN needs Conv2DBackpropFilter).
         ...(o.stockWasm && ((backend === 'wasm' && model === 'mlp') || backend === 'webgpu')
           ? [[`handwritten-stock-${backend}`, handwrittenRunner(w, steps, 'stock')] as [string, Runner]]

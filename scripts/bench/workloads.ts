@@ -138,13 +138,35 @@ export function makeData(w: Workload, batches: number, seed = 7): tf.Tensor {
   return tf.randomUniform([batches * w.batch, ...w.exampleShape], -1, 1, 'float32', seed);
 }
 
-/** The library: `GANTrainer.fit` over `chunk` batches per epoch. */
-export function libraryRunner(
-  w: Workload,
-  chunk: number,
-  options: Partial<GANTrainerConfig> = {},
-  kernels: KernelMode = 'tuned',
-): Runner {
+/**
+ * The library driven as a browser app's own loop drives it: `trainer.step(batch)` once per step (each
+ * call checks its batch for NaN/Infinity and reads its losses back), over `chunk` batches in turn.
+ */
+export function stepLoopRunner(w: Workload, chunk: number, options: Partial<GANTrainerConfig> = {}): Runner {
+  const trainer = benchTrainer(w, options, 'tuned');
+  const data = makeData(w, chunk);
+  const batches = tf.split(data, chunk);
+  let next = 0;
+  const step = () => trainer.step(batches[next++ % chunk] as tf.Tensor);
+  return {
+    chunk,
+    run: (steps) =>
+      withKernels('tuned', async () => {
+        for (let i = 0; i < steps; i++) await step();
+      }),
+    stepOnce: () =>
+      withKernels('tuned', async () => {
+        await step();
+      }),
+    dispose() {
+      trainer.dispose();
+      tf.dispose([data, ...batches]);
+    },
+  };
+}
+
+/** The benchmark's trainer of `w`'s models (non-saturating loss, seed 3, the benchmark's tune-up), with `options` on top. */
+function benchTrainer(w: Workload, options: Partial<GANTrainerConfig>, kernels: KernelMode): GANTrainer {
   // With backendTuneUp false the trainer installs no kernels: the wasm training kernels are global,
   // so install them here (the 'training-only' mode runs without the fast Tile only).
   if (kernels !== 'stock') installWasmTrainingKernels();
@@ -152,7 +174,17 @@ export function libraryRunner(
   const tuneUp = {
     backendTuneUp: { webgpuBindGroups: benchWebGPUTuneUp.bindGroups, lazyFusedGradients: benchLazyGradients.on },
   };
-  const trainer = new GANTrainer({ generator, discriminator, loss: 'non-saturating', seed: 3, ...tuneUp, ...options });
+  return new GANTrainer({ generator, discriminator, loss: 'non-saturating', seed: 3, ...tuneUp, ...options });
+}
+
+/** The library: `GANTrainer.fit` over `chunk` batches per epoch. */
+export function libraryRunner(
+  w: Workload,
+  chunk: number,
+  options: Partial<GANTrainerConfig> = {},
+  kernels: KernelMode = 'tuned',
+): Runner {
+  const trainer = benchTrainer(w, options, kernels);
   const data = makeData(w, chunk);
   const one = makeData(w, 1, 8);
   return {

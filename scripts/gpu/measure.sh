@@ -48,9 +48,9 @@ log "2. dispatches in one MLP step, by program"
 timeout 120 $NODE --import tsx scripts/bench/profile.ts --backend webgpu --dispatches --steps 2 2>&1 |
   grep -A20 'dispatches in one' | tee -a "$OUT/summary.txt"
 
-log "3. MLP GAN on webgpu: library, hand-written, untuned, stock"
-timeout 300 $NODE --import tsx scripts/bench.ts --backends webgpu --models mlp "${STEPS[@]}" --untuned --stock --no-torch \
-  --json "$OUT/bench-mlp.json" 2>&1 | tee "$OUT/bench-mlp.log" | grep -A8 '^| backend' | tee -a "$OUT/summary.txt"
+log "3. MLP GAN on webgpu: library, hand-written, untuned, stock, the library in a step() loop"
+timeout 300 $NODE --import tsx scripts/bench.ts --backends webgpu --models mlp "${STEPS[@]}" --untuned --stock --step-loop --no-torch \
+  --json "$OUT/bench-mlp.json" 2>&1 | tee "$OUT/bench-mlp.log" | grep -A9 '^| backend' | tee -a "$OUT/summary.txt"
 
 log "4. the same without the bind group cache (library and hand-written only)"
 timeout 200 $NODE --import tsx scripts/bench.ts --backends webgpu --models mlp "${STEPS[@]}" --no-bind-group-cache --no-torch \
