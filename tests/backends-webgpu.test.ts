@@ -139,20 +139,9 @@ function webgpuTuneUpSuite(): void {
         };
         await uploads(); // fill tfjs's buffer pool
         const stock = await uploads();
-        expect(installWebGPUTuneUp()).toEqual({
-          webgpuAvailable: true,
-          uploads: true,
-          bindGroups: true,
-          sums: true,
-          losses: true,
-        });
-        expect(installWebGPUTuneUp()).toEqual({
-          webgpuAvailable: true,
-          uploads: true,
-          bindGroups: true,
-          sums: true,
-          losses: true,
-        }); // idempotent
+        const everyPart = { webgpuAvailable: true, uploads: true, bindGroups: true, sums: true, losses: true };
+        expect(installWebGPUTuneUp()).toEqual(everyPart);
+        expect(installWebGPUTuneUp()).toEqual(everyPart); // idempotent
         await uploads();
         const tuned = await uploads();
         expect(tuned.out).toEqual(stock.out);

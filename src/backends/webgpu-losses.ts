@@ -50,27 +50,49 @@ const SOFTPLUS_FN = `
 /** The element's loss, as tfjs's ops compute it: softplus(neg(x)) for target 1, sub(softplus(x), mul(x, t)) otherwise. */
 const elementLoss = (one: boolean) => (one ? 'tfjsSoftplus(-x[k])' : 'tfjsSoftplus(x[k]) - x[k] * uniforms.bceTarget');
 
-/** The mean of the element losses: tfjs's `ReduceProgram` for 'mean' (one workgroup, strided loop, tree, division). */
-class BceMeanProgram {
-  readonly variableNames = ['x'];
-  readonly uniforms = 'reduceSize : i32, bceTarget : f32,';
+/**
+ * Means of element values, one workgroup per output: tfjs's `ReduceProgram` for 'mean' (strided loop,
+ * tree, division) with `element` computed on the way in ({@link reduceUserCode}). Subclassed so that
+ * tfjs's profiles name the program.
+ */
+class WorkgroupMeansProgram {
   readonly size = true;
-  readonly outputShape = [1];
+  readonly outputShape: number[];
   readonly dispatchLayout = { x: [0] };
-  readonly dispatch: [number, number, number] = [1, 1, 1];
+  readonly dispatch: [number, number, number];
   readonly workgroupSize: [number, number, number];
-  readonly shaderKey: string;
 
   constructor(
+    readonly shaderKey: string,
+    readonly variableNames: string[],
+    readonly uniforms: string,
+    outputs: number,
     workgroup: number,
-    private readonly one: boolean,
+    private readonly element: string,
+    private readonly functions: string,
   ) {
+    this.outputShape = [outputs];
+    this.dispatch = [outputs, 1, 1];
     this.workgroupSize = [workgroup, 1, 1];
-    this.shaderKey = `tfjsGanBceMean_${one ? 'one' : 't'}_${workgroup}`;
   }
 
   getUserCode(): string {
-    return reduceUserCode(this.workgroupSize[0], elementLoss(this.one), true, SOFTPLUS_FN);
+    return reduceUserCode(this.workgroupSize[0], this.element, true, this.functions);
+  }
+}
+
+/** The mean of the element losses (one output). */
+class BceMeanProgram extends WorkgroupMeansProgram {
+  constructor(workgroup: number, one: boolean) {
+    super(
+      `tfjsGanBceMean_${one ? 'one' : 't'}_${workgroup}`,
+      ['x'],
+      'reduceSize : i32, bceTarget : f32,',
+      1,
+      workgroup,
+      elementLoss(one),
+      SOFTPLUS_FN,
+    );
   }
 }
 
@@ -147,30 +169,15 @@ const bceMeanGradKernel: tf.KernelFunc = ({ inputs, backend, attrs }) => {
 /** Kernel: `[mean(sigmoid(a)), mean(sigmoid(b))]` for two float32 tensors of one size (D's probabilities, for the logs). */
 export const MEAN_SIGMOIDS_KERNEL = 'TfjsGanMeanSigmoids';
 
-/** Two of tfjs's `ReduceProgram` 'mean's of tfjs's `Sigmoid`, one workgroup each. */
-class MeanSigmoidsProgram {
-  readonly variableNames = ['a', 'b'];
-  readonly uniforms = 'reduceSize : i32,';
-  readonly size = true;
-  readonly outputShape = [2];
-  readonly dispatchLayout = { x: [0] };
-  readonly dispatch: [number, number, number] = [2, 1, 1];
-  readonly workgroupSize: [number, number, number];
-  readonly shaderKey: string;
-
+/** Two means of tfjs's `Sigmoid`: output 0 reads `a`, output 1 `b` (tfjs's SIGMOID on the way in). */
+class MeanSigmoidsProgram extends WorkgroupMeansProgram {
   constructor(workgroup: number) {
-    this.workgroupSize = [workgroup, 1, 1];
-    this.shaderKey = `tfjsGanMeanSigmoids_${workgroup}`;
-  }
-
-  getUserCode(): string {
-    // Output 0 reads `a`, output 1 `b`; tfjs's SIGMOID on the way in.
     const sigmoid = `
       fn element(which : i32, k : i32) -> f32 {
         let v = select(b[k], a[k], which == 0);
         return 1.0 / (1.0 + exp(-1.0 * v));
       }`;
-    return reduceUserCode(this.workgroupSize[0], 'element(outputIndex, k)', true, sigmoid);
+    super(`tfjsGanMeanSigmoids_${workgroup}`, ['a', 'b'], 'reduceSize : i32,', 2, workgroup, 'element(outputIndex, k)', sigmoid);
   }
 }
 

@@ -510,83 +510,71 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
   }
 
   /**
-   * Whether a step's data batches are checked for NaN/Infinity on the device, with the on-device guard
-   * ({@link dataGuardStart}), instead of by a read-back before the step.
+   * Runs one step on already validated, trainer-owned batches, then disposes them. `mode`: how the step
+   * checks its updates, chosen once by the caller ({@link guardMode}). `checkData` (on-device only): the
+   * batches are not yet checked for NaN/Infinity; the guard does it (a `DataError`, with nothing
+   * changed, as a read-back check before the step would have thrown).
    */
-  private checksDataOnDevice(): boolean {
-    return this.checkFinite && this.guardMode() === 'on-device';
-  }
-
-  /**
-   * Runs one step on already validated, trainer-owned batches, then disposes them. `checkData`: the
-   * batches are not yet checked for NaN/Infinity; the on-device guard does it (a `DataError`, with
-   * nothing changed, as a read-back check before the step would have thrown).
-   */
-  private async runStep(batches: Batch[], counts: UpdateCounts, epoch: number, checkData = false): Promise<StepLogs> {
+  private async runStep(
+    batches: Batch[],
+    counts: UpdateCounts,
+    epoch: number,
+    mode: StepCheck['mode'],
+    checkData: boolean,
+  ): Promise<StepLogs> {
     const parts = {
       generator: this.generator as AnyGenerator,
       discriminator: this.discriminator as AnyDiscriminator,
       loss: this.loss,
     };
-    const mode = this.guardMode();
-    if (checkData && mode !== 'on-device' && this.checkFinite) {
-      // The guard's mode changed since the caller chose (the backend did): check by reading back.
-      try {
-        for (const b of batches) await assertFinite(b.x, 'data batch');
-      } catch (e) {
-        for (const b of batches) disposeBatch(b);
-        throw e;
-      }
-    }
     // Each distinct tensor once (step() reuses one batch for its k updates).
     const start = () => (checkData ? dataGuardStart(uniqueData(batches.map((b) => b.x))) : guardStart());
     const check: StepCheck = { mode, value: mode === 'on-device' ? start() : undefined, undos: [] };
-    // Guarded: before each update (before its draws), an undo of what it may change besides its weights.
-    const begin = (which: 'discriminator' | 'generator', optimizer: tf.Optimizer) => {
-      if (mode !== 'off') check.undos.push({ which, undo: this.undoFor(mode === 'on-device' ? optimizer : undefined) });
-    };
-    // An update's forward and backward passes, with what layers note of their JavaScript state (SeededDropout's counter).
-    const passes = <T>(f: () => T): T => {
-      const undo = check.undos.at(-1)?.undo;
-      return undo === undefined ? f() : recordForwardState(undo.noted, f);
-    };
     const dStats: tf.Tensor[] = [];
     const gStats: tf.Tensor[] = [];
     let m = 0;
+    /**
+     * One update of `which`: guarded, first an undo of what it may change besides its weights (before its
+     * draws); its noise and labels; its forward and backward passes, recording what layers note of their
+     * JavaScript state (SeededDropout's counter); then {@link apply}.
+     */
+    const update = async (
+      which: 'discriminator' | 'generator',
+      optimizer: tf.Optimizer,
+      gradients: (z: tf.Tensor2D, fakeLabels: tf.Tensor1D | undefined) => UpdateGradients,
+    ): Promise<tf.Tensor> => {
+      const undo = mode === 'off' ? undefined : this.undoFor(mode === 'on-device' ? optimizer : undefined);
+      if (undo !== undefined) check.undos.push({ which, undo });
+      const z = this.noise(m);
+      const fakeLabels = this.labels(m);
+      let grads: UpdateGradients;
+      try {
+        grads = undo === undefined ? gradients(z, fakeLabels) : recordForwardState(undo.noted, () => gradients(z, fakeLabels));
+      } finally {
+        tf.dispose([z, fakeLabels as tf.Tensor]);
+      }
+      return this.apply(optimizer, grads, which, check);
+    };
     try {
       try {
         for (const real of batches) {
           m = real.x.shape[0] as number;
-          begin('discriminator', this.discriminatorOptimizer);
-          const z = this.noise(m);
-          const fakeLabels = this.labels(m);
-          let update: UpdateGradients;
-          try {
-            update = passes(() =>
-              discriminatorGradients({
-                ...parts,
-                real: real.x,
-                z,
-                ...(real.labels === undefined ? {} : { realLabels: real.labels }),
-                ...(fakeLabels === undefined ? {} : { fakeLabels }),
-              }),
-            );
-          } finally {
-            tf.dispose([z, fakeLabels as tf.Tensor]);
-          }
-          dStats.push(await this.apply(this.discriminatorOptimizer, update, 'discriminator', check));
+          const stats = await update('discriminator', this.discriminatorOptimizer, (z, fakeLabels) =>
+            discriminatorGradients({
+              ...parts,
+              real: real.x,
+              z,
+              ...(real.labels === undefined ? {} : { realLabels: real.labels }),
+              ...(fakeLabels === undefined ? {} : { fakeLabels }),
+            }),
+          );
+          dStats.push(stats);
         }
         for (let i = 0; i < counts.generator; i++) {
-          begin('generator', this.generatorOptimizer);
-          const z = this.noise(m);
-          const fakeLabels = this.labels(m);
-          let update: UpdateGradients;
-          try {
-            update = passes(() => generatorGradients({ ...parts, z, ...(fakeLabels === undefined ? {} : { fakeLabels }) }));
-          } finally {
-            tf.dispose([z, fakeLabels as tf.Tensor]);
-          }
-          gStats.push(await this.apply(this.generatorOptimizer, update, 'generator', check));
+          const stats = await update('generator', this.generatorOptimizer, (z, fakeLabels) =>
+            generatorGradients({ ...parts, z, ...(fakeLabels === undefined ? {} : { fakeLabels }) }),
+          );
+          gStats.push(stats);
         }
       } catch (err) {
         tf.dispose([...dStats, ...gStats]);
@@ -695,9 +683,10 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
       if (list.length !== counts.discriminator) {
         throw new GANConfigError('batch', `expected 1 batch or k = ${counts.discriminator} batches, got ${list.length}`);
       }
-      const onDevice = this.checksDataOnDevice();
+      const mode = this.guardMode();
+      const onDevice = this.checkFinite && mode === 'on-device';
       const batches = await this.prepare(list, onDevice);
-      return await this.runStep(batches, counts, this.globalEpoch, onDevice);
+      return await this.runStep(batches, counts, this.globalEpoch, mode, onDevice);
     } finally {
       this.busy = false;
     }
@@ -759,14 +748,17 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
             if (signal?.aborted || stopRequested) break;
             const counts = this.schedule.countsAt(this.globalStep);
             assertCounts(counts);
-            const checkOnDevice = this.checksDataOnDevice();
+            const mode = this.guardMode();
+            // An iterable's batches are checked as they come, or (on-device guard) by the step itself.
+            const check = source.checkBatches && this.checkFinite;
+            const checkOnDevice = check && mode === 'on-device';
             const batches: Batch[] = [];
             try {
               while (batches.length < counts.discriminator) {
                 const b = await stream.next();
                 if (b === undefined) break;
                 batches.push(b);
-                if (source.checkBatches && this.checkFinite && !checkOnDevice) await assertFinite(b.x, 'data batch');
+                if (check && !checkOnDevice) await assertFinite(b.x, 'data batch');
               }
             } catch (err) {
               for (const b of batches) disposeBatch(b);
@@ -775,9 +767,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
             if (batches.length < counts.discriminator) {
               try {
                 // Too few for a step, so never checked on the device: checked here, as read-back checks them all.
-                if (source.checkBatches && this.checkFinite && checkOnDevice) {
-                  for (const b of batches) await assertFinite(b.x, 'data batch');
-                }
+                if (checkOnDevice) for (const b of batches) await assertFinite(b.x, 'data batch');
               } finally {
                 for (const b of batches) disposeBatch(b);
               }
@@ -790,7 +780,7 @@ export class GANTrainer<G extends AnyGenerator = Generator> {
               for (const b of batches) disposeBatch(b);
               throw err;
             }
-            const logs = await this.runStep(batches, counts, epoch, source.checkBatches && checkOnDevice);
+            const logs = await this.runStep(batches, counts, epoch, mode, checkOnDevice);
             stepsThisEpoch.push(logs);
             history.steps.push(logs);
             for (const cb of callbacks) await cb.onStepEnd?.(logs, context);
